@@ -1,0 +1,90 @@
+// Package cli holds vigil's cobra commands: each parses its flags into an
+// options struct and calls into internal/app or the domain packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// BuildInfo identifies the binary.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// ExitError carries a process exit code through cobra. A nil Err means the
+// command already reported what went wrong.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, info BuildInfo) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, info, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func run(ctx context.Context, args []string, info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(info)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "vigil:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "vigil:", err)
+	return 1
+}
+
+func newRoot(info BuildInfo) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "vigil",
+		Short:         "Security for containers and Kubernetes: runtime detection, audit, scanning",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newVersionCmd(info),
+	)
+	return root
+}
+
+func newVersionCmd(info BuildInfo) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "vigil %s (%s)\n", info.Version, info.Commit)
+			return err
+		},
+	}
+}

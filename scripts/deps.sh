@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what Vigil's build and tests need and is missing: the Debian
+# packages named as arguments, a Go toolchain, and the Go modules.
+set -euo pipefail
+export PATH=/usr/local/go/bin:$PATH
+
+missing=()
+for p in "$@"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages ${missing[*]}; run as root or install them" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+need_go=$(awk '/^go /{print $2}' go.mod)
+if ! command -v go >/dev/null; then
+	echo "deps: Go $need_go or newer is required (https://go.dev/dl); Debian 12's golang package is too old" >&2
+	exit 1
+fi
+go mod download
