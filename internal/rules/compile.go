@@ -114,6 +114,7 @@ type compiler struct {
 	stack  []string // macros being expanded, for loop detection
 	cache  map[string]compiled
 	lstack []string
+	fields map[string]event.Field
 }
 
 // compiled is a node with what it tells about event types.
@@ -216,6 +217,7 @@ func (l *loader) compile() *Ruleset {
 		}
 	}
 	caches := map[string]map[string]compiled{}
+	fieldIndex := map[string]map[string]event.Field{}
 	warnedSource := map[string]bool{}
 	for _, r := range l.order {
 		rs.rules = append(rs.rules, r.rule)
@@ -240,7 +242,14 @@ func (l *loader) compile() *Ruleset {
 		if caches[src.Name()] == nil {
 			caches[src.Name()] = map[string]compiled{}
 		}
-		c := &compiler{l: l, src: src, types: src.EventTypes(), rule: r, cache: caches[src.Name()]}
+		if fieldIndex[src.Name()] == nil {
+			idx := map[string]event.Field{}
+			for _, f := range src.Fields() {
+				idx[f.Name] = f
+			}
+			fieldIndex[src.Name()] = idx
+		}
+		c := &compiler{l: l, src: src, types: src.EventTypes(), rule: r, cache: caches[src.Name()], fields: fieldIndex[src.Name()]}
 		c.codes = map[string]int{}
 		for i, t := range c.types {
 			c.codes[t] = i
@@ -257,7 +266,7 @@ func (l *loader) compile() *Ruleset {
 			}
 			continue
 		}
-		f, err := compileFormat(src, r.rule.Output)
+		f, err := compileFormat(src, fieldIndex[src.Name()], r.rule.Output)
 		if err != nil {
 			if r.skipUnk && errors.Is(err, event.ErrUnknownField) {
 				l.warnf(r.pos, "rule", r.rule.Name, "output: %v: rule skipped (skip-if-unknown-filter)", err)
@@ -453,11 +462,7 @@ func (c *compiler) compileGetter(f *fieldRef, at errAt) (getter, bool, error) {
 		}
 		return getter{}, false, at(f.off, fmt.Sprintf("field '%s': %v", f.String(), err))
 	}
-	info, ok := event.Lookup(c.src.Fields(), f.name)
-	if !ok {
-		// Prefix fields (evt.arg.NAME) are resolved by the source only.
-		info = event.Field{Name: f.name, Type: event.TypeString}
-	}
+	info := fieldInfo(c.fields, f.name, ext)
 	g := getter{ext: ext, typ: info.Type, list: info.List}
 	lenOf := false
 	for i, t := range f.transforms {
@@ -475,6 +480,18 @@ func (c *compiler) compileGetter(f *fieldRef, at errAt) (getter, bool, error) {
 		g.tfs = append(g.tfs, code)
 	}
 	return g, lenOf, nil
+}
+
+// fieldInfo describes a field: from the registry, or from the extractor
+// for fields only the source resolves (prefix fields such as evt.arg.NAME).
+func fieldInfo(fields map[string]event.Field, name string, ext event.Extractor) event.Field {
+	if info, ok := fields[name]; ok {
+		return info
+	}
+	if d, ok := ext.(interface{ FieldInfo() event.Field }); ok {
+		return d.FieldInfo()
+	}
+	return event.Field{Name: name, Type: event.TypeString}
 }
 
 func (c *compiler) compileCheck(e *checkExpr, at errAt) (compiled, error) {
@@ -498,10 +515,6 @@ func (c *compiler) compileCheck(e *checkExpr, at errAt) (compiled, error) {
 	case opLt, opLe, opGt, opGe:
 		if !typ.Numeric() && !typ.Textual() {
 			return compiled{}, bad()
-		}
-	case opIntersects:
-		if !g.list && !lenOf {
-			return compiled{}, at(e.off, fmt.Sprintf("operator 'intersects' needs a list field; '%s' is not a list", e.field.String()))
 		}
 	}
 	if e.rhs.kind == operandField {

@@ -250,31 +250,35 @@ func (k *check) eval(c *evalCtx) bool {
 		}
 		return k.cmpValue(vals[0], rv[0])
 	}
-	if k.get.list && !k.lenOf {
-		switch k.op {
-		case opIn:
-			for _, v := range vals {
-				if !k.match(v) {
-					return false
-				}
-			}
-			return true
-		case opNe:
-			for _, v := range vals {
-				if k.matchOp(opEq, v) {
-					return false
-				}
-			}
-			return true
-		}
-		for _, v := range vals {
-			if k.match(v) {
-				return true
-			}
-		}
-		return false
+	if len(vals) == 1 {
+		return k.match(vals[0])
 	}
-	return k.match(vals[0])
+	// Several values: a list field, or a field such as proc.aname without
+	// an index that yields one value per ancestor. "in" on a list means
+	// every value is in the set; "!=" means no value equals; any other
+	// operator holds when some value satisfies it.
+	switch {
+	case k.op == opIn && k.get.list:
+		for _, v := range vals {
+			if !k.match(v) {
+				return false
+			}
+		}
+		return true
+	case k.op == opNe:
+		for _, v := range vals {
+			if k.matchOp(opEq, v) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, v := range vals {
+		if k.match(v) {
+			return true
+		}
+	}
+	return false
 }
 
 func lengths(vals []event.Value, list bool) []event.Value {

@@ -18,11 +18,14 @@ import (
 // compared with required_engine_version.
 const EngineVersion = "0.57.0"
 
-// NativePlugins are the Falco plugins whose fields Vigil implements itself:
+// nativePlugins are the Falco plugins whose fields Vigil implements itself:
 // files requiring them load without the plugin.
 var nativePlugins = map[string]bool{
 	"k8saudit": true, "k8saudit-aks": true, "k8saudit-eks": true, "k8saudit-gke": true,
 	"k8saudit-ovh": true, "json": true,
+	// Falco's container plugin provides container.* fields, which Vigil's
+	// syscall source implements itself.
+	"container": true,
 }
 
 type pos struct {

@@ -24,7 +24,7 @@ type outField struct {
 }
 
 // compileFormat parses %field and %field[arg] references of an output.
-func compileFormat(src event.Source, out string) (*format, error) {
+func compileFormat(src event.Source, fields map[string]event.Field, out string) (*format, error) {
 	f := &format{}
 	var lit strings.Builder
 	for i := 0; i < len(out); i++ {
@@ -58,10 +58,7 @@ func compileFormat(src event.Source, out string) (*format, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", name, err)
 		}
-		info, ok := event.Lookup(src.Fields(), name)
-		if !ok {
-			info = event.Field{Name: name, Type: event.TypeString}
-		}
+		info := fieldInfo(fields, name, ext)
 		if lit.Len() > 0 {
 			f.parts = append(f.parts, formatPart{text: lit.String()})
 			lit.Reset()

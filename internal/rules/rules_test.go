@@ -80,8 +80,13 @@ func TestConditions(t *testing.T) {
 		{`t.list in (a, b)`, ev("open", "t.list=a", "t.list=c"), false},
 		{`t.list intersects (b, z)`, ev("open", "t.list=a", "t.list=b"), true},
 		{`t.list intersects (y, z)`, ev("open", "t.list=a", "t.list=b"), false},
+		{`t.str intersects (y, z)`, ev("open", "t.str=z"), true}, // single value: as in
 		{`t.list = b`, ev("open", "t.list=a", "t.list=b"), true},
 		{`t.list != b`, ev("open", "t.list=a", "t.list=b"), false},
+		// A non-list field with several values (proc.aname without index).
+		{`t.str = b`, ev("open", "t.str=a", "t.str=b"), true},
+		{`t.str in (b, c)`, ev("open", "t.str=a", "t.str=b"), true},
+		{`t.str != a`, ev("open", "t.str=a", "t.str=b"), false},
 		{`t.arg[key] = v`, ev("open", "t.arg[key]=v"), true},
 		{`t.arg[other] = v`, ev("open", "t.arg[key]=v"), false},
 		{`t.idx[2] = v`, ev("open", "t.idx[2]=v"), true},
@@ -251,7 +256,6 @@ func TestDiagnostics(t *testing.T) {
 		{"macro loop", "- macro: a\n  condition: b\n- macro: b\n  condition: a\n" + ruleWith("a"), []string{"macro 'a': macro references form a loop: a -> b -> a"}},
 		{"list loop", "- list: a\n  items: [b]\n- list: b\n  items: [a]\n" + ruleWith("t.str in (a)"), []string{"list 'a': list references form a loop: a -> b -> a"}},
 		{"bad regex", ruleWith(`t.str regex "a("`), []string{"invalid regular expression"}},
-		{"list field intersects", ruleWith("t.str intersects (a)"), []string{"needs a list field"}},
 		{"engine version", "- required_engine_version: 999\n", []string{"f0.yaml:1:28: error: required_engine_version '999': rules require engine version 999"}},
 		{"macro syntax", "- macro: m\n  condition: t.str = = a\n", []string{"f0.yaml:2:24: error: macro 'm': unexpected \"a\" after end of expression"}},
 		{"argument", ruleWith("t.arg = 1"), []string{"field 't.arg': requires an argument"}},

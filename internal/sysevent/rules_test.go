@@ -1,6 +1,8 @@
 package sysevent_test
 
 import (
+	"github.com/vigilsec/vigil/internal/testutil"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +17,7 @@ import (
 	"github.com/vigilsec/vigil/internal/sysevent"
 )
 
-// rulesDir holds Falco's upstream rules files (see its SOURCE.md).
-const rulesDir = "testdata/falco-rules"
+// Falco's upstream rules files are read from ../shared/data/falco/rules.
 
 // fieldRef is one field reference found in a rules file.
 type fieldRef struct {
@@ -183,6 +184,10 @@ func parseComparisons(cond string) ([]comparison, error) {
 			case i < len(toks) && (toks[i].kind == tkWord || toks[i].kind == tkString):
 				c.values = []string{toks[i].text}
 				i++
+			case i < len(toks) && (toks[i].text == "<" || toks[i].text == ">"):
+				// evt.dir=< and evt.dir=> compare with a direction.
+				c.values = []string{toks[i].text}
+				i++
 			default:
 				return nil, fmt.Errorf("missing value after %s %s", c.lhs, c.op)
 			}
@@ -319,6 +324,7 @@ func loadRulesFile(path string) (items []ruleItem, ok bool, err error) {
 // loadRules decodes every rules file of rulesDir.
 func loadRules(t *testing.T) []ruleItem {
 	t.Helper()
+	rulesDir := testutil.SharedData(t, "falco/rules")
 	paths, err := filepath.Glob(filepath.Join(rulesDir, "*.yaml"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no rules files in %s: %v", rulesDir, err)
@@ -389,7 +395,7 @@ func TestRulesFieldsResolve(t *testing.T) {
 	if len(seen) < 100 {
 		t.Fatalf("found %d distinct field references, want at least 100: %v", len(seen), seen)
 	}
-	for _, want := range []string{"proc.aname[2]", "evt.arg.flags", "container.image.repository", "k8s.pod.name", "fd.types[0]", "container.mount.dest[/var/run/docker.sock]"} {
+	for _, want := range []string{"proc.aname[2]", "evt.arg.flags", "container.image.repository", "k8s.pod.name", "proc.aexepath[2]", "container.mount.dest[/var/run/docker.sock]"} {
 		if !seen[want] {
 			t.Errorf("reference %s not found in the rules files", want)
 		}
@@ -473,6 +479,7 @@ func TestConditionFields(t *testing.T) {
 		{cond: `evt.arg.flags contains O_TMPFILE and evt.rawres>=0`, want: []string{"evt.arg.flags", "evt.rawres"}},
 		{cond: `k8s.ns.name != 'kube-system' and my_macro`, want: []string{"k8s.ns.name"}},
 		{cond: `fd.name pmatch (/etc, /usr/lib.so) and user.uid!=0`, want: []string{"fd.name", "user.uid"}},
+		{cond: `(evt.type = connect and evt.dir=<) or fd.types[0] in (ipv4)`, want: []string{"evt.type", "evt.dir", "fd.types[0]"}},
 		{cond: `proc.name = `, wantErr: true},
 		{cond: `proc.name = "unterminated`, wantErr: true},
 		{cond: `tolower(proc.name) = bash`, wantErr: true},

@@ -85,6 +85,10 @@ type Compiled struct {
 	HasArg bool
 }
 
+// FieldInfo returns c.Field, so that a rules engine can learn the resolved
+// type through a small interface without importing this package.
+func (c *Compiled) FieldInfo() event.Field { return c.Field }
+
 // Extract appends nothing and returns dst: syscall events carry no values
 // until the eBPF sensor fills them.
 func (c *Compiled) Extract(_ event.Event, dst []event.Value) []event.Value { return dst }

@@ -218,6 +218,9 @@ func TestExtractorResolves(t *testing.T) {
 			if !ok {
 				t.Fatalf("extractor is %T, want *sysevent.Compiled", x)
 			}
+			if info := x.(interface{ FieldInfo() event.Field }).FieldInfo(); info != c.Field {
+				t.Errorf("FieldInfo() = %+v, want %+v", info, c.Field)
+			}
 			wantHas := tt.hasArg || tt.wantArg != ""
 			if c.Field.Name != tt.wantName || c.Arg != tt.wantArg || c.HasArg != wantHas || c.Field.Type != tt.wantType {
 				t.Errorf("got %s[%s] hasArg=%v type %s, want %s[%s] hasArg=%v type %s",
@@ -316,9 +319,9 @@ func TestExtractorEveryField(t *testing.T) {
 // testEvent is a syscall event as the sensor will hand it over.
 type testEvent struct{ code int }
 
-func (testEvent) Source() string     { return sysevent.SourceName }
-func (e testEvent) TypeCode() int    { return e.code }
-func (testEvent) Timestamp() int64   { return 1 }
+func (testEvent) Source() string   { return sysevent.SourceName }
+func (e testEvent) TypeCode() int  { return e.code }
+func (testEvent) Timestamp() int64 { return 1 }
 
 func TestExtractYieldsNothingYet(t *testing.T) {
 	src := sysevent.Source{}
