@@ -73,6 +73,10 @@ func newRoot(info BuildInfo) *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(info),
+		newRulesCmd(),
+		newFieldsCmd(),
+		newReplayCmd(),
+		newRunCmd(),
 	)
 	return root
 }

@@ -632,6 +632,8 @@ func (l *loader) setRuleKeys(file string, r *ruleDef, m *mapping, mode func(stri
 	}
 	if md := mode("output"); md != "" {
 		if v, _, good := str("output"); good {
+			// Folded YAML scalars (output: >) end with a newline.
+			v = strings.TrimSpace(v)
 			if md == "append" {
 				r.rule.Output += " " + v
 			} else {
@@ -641,6 +643,7 @@ func (l *loader) setRuleKeys(file string, r *ruleDef, m *mapping, mode func(stri
 	}
 	if md := mode("desc"); md != "" {
 		if v, _, good := str("desc"); good {
+			v = strings.TrimSpace(v)
 			if md == "append" {
 				r.rule.Desc += " " + v
 			} else {

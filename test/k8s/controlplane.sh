@@ -91,7 +91,7 @@ gen_pki() {
 			echo "$viewer,bob,uid-bob,\"viewers\""
 		} >tokens.csv
 		rm -f apiserver.csr ext.cnf
-		touch done
+		touch ./done
 	)
 }
 
@@ -124,7 +124,7 @@ start() {
 	[[ -x $APISERVER_BIN ]] || die "no $APISERVER_BIN: run '$0 build' first"
 	command -v etcd >/dev/null || die "no etcd: run '$0 build' first"
 	[[ -f $POLICY ]] || die "no audit policy $POLICY"
-	if pid_alive "$STATE/apiserver.pid" && ready; then
+	if pid_alive "$STATE/apiserver.pid" && ready && [[ $(cat "$STATE/webhook-url" 2>/dev/null) == "$webhook" ]]; then
 		log "already running at $URL"
 		return
 	fi
@@ -145,8 +145,7 @@ start() {
 		--quota-backend-bytes $((512 * 1024 * 1024)) --log-level warn \
 		>"$STATE/etcd.log" 2>&1 </dev/null &
 	echo $! >"$STATE/etcd.pid"
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		curl -sf "http://$HOST:$ETCD_PORT/health" >/dev/null 2>&1 && break
 		pid_alive "$STATE/etcd.pid" || die "etcd exited: $(tail -5 "$STATE/etcd.log")"
 		sleep 0.1
@@ -162,19 +161,19 @@ start() {
 			--audit-webhook-batch-max-size=100
 			--audit-webhook-initial-backoff=1s
 		)
-		echo "$webhook" >"$STATE/webhook-url"
-	else
-		rm -f "$STATE/webhook-url"
 	fi
+	echo "$webhook" >"$STATE/webhook-url"
 	local p=$STATE/pki
 	setsid nohup "$APISERVER_BIN" \
 		--bind-address=$HOST --advertise-address=$HOST --secure-port="$PORT" \
+		--endpoint-reconciler-type=none \
 		--etcd-servers="http://$HOST:$ETCD_PORT" \
 		--tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
 		--client-ca-file="$p/ca.crt" \
 		--token-auth-file="$p/tokens.csv" \
-		--anonymous-auth=true \
+		--anonymous-auth=true --allow-privileged=true \
 		--authorization-mode=Node,RBAC \
+		--kubelet-preferred-address-types=InternalIP \
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
 		--service-cluster-ip-range=10.96.0.0/16 \
@@ -187,7 +186,7 @@ start() {
 		--profiling=false --v=1 \
 		>"$STATE/apiserver.log" 2>&1 </dev/null &
 	echo $! >"$STATE/apiserver.pid"
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		ready && break
 		pid_alive "$STATE/apiserver.pid" || die "kube-apiserver exited: $(tail -20 "$STATE/apiserver.log")"
 		sleep 0.2
@@ -197,12 +196,12 @@ start() {
 }
 
 stop_pid() {
-	local f=$1 pid i
+	local f=$1 pid
 	[[ -f $f ]] || return 0
 	pid=$(cat "$f")
 	if kill -0 "$pid" 2>/dev/null; then
 		kill "$pid"
-		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
 	fi
 	rm -f "$f"

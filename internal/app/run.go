@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilsec/vigil/internal/alert"
+	"github.com/vigilsec/vigil/internal/k8saudit"
+	"github.com/vigilsec/vigil/internal/server"
+)
+
+// RunOptions configures Run.
+type RunOptions struct {
+	Listen       string   // HTTP address, default 127.0.0.1:9765
+	Rules        []string // rules files; the embedded defaults when empty
+	AlertsFile   string   // also append alerts to this file (JSON lines)
+	DataDir      string   // state directory; alerts.jsonl is kept there
+	MaxBodyBytes int64    // largest audit webhook request accepted
+	Hostname     string
+	Stdout       io.Writer // alerts, one JSON object per line
+	Stderr       io.Writer // diagnostics
+	Logger       *slog.Logger
+	// Ready, when set, receives the bound address once the server listens.
+	Ready func(addr string)
+}
+
+// DefaultDataDir is where vigil run keeps its state when run as root.
+const DefaultDataDir = "/var/lib/vigil"
+
+// Run loads the rules, serves the Kubernetes audit webhook and writes alerts
+// until ctx is cancelled.
+func Run(ctx context.Context, o RunOptions) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(o.Stderr, nil))
+	}
+	rs, diags, err := LoadRules(o.Rules)
+	if err != nil {
+		return err
+	}
+	printDiags(o.Stderr, diags)
+	if diags.HasErrors() {
+		return ErrRules
+	}
+	log.Info("rules loaded", "component", "run", "rules", len(rs.Rules()),
+		"k8s_audit_enabled", len(rs.Enabled(k8saudit.SourceName)))
+
+	outputs := []alert.Output{{Name: "stdout", Sink: alert.NewWriterSink(o.Stdout, alert.FormatJSON)}}
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data dir %s: %w", o.DataDir, err)
+		}
+		fs, err := alert.OpenFileSink(filepath.Join(o.DataDir, "alerts.jsonl"))
+		if err != nil {
+			return err
+		}
+		outputs = append(outputs, alert.Output{Name: "store", Sink: fs})
+	}
+	if o.AlertsFile != "" {
+		fs, err := alert.OpenFileSink(o.AlertsFile)
+		if err != nil {
+			return err
+		}
+		outputs = append(outputs, alert.Output{Name: "file", Sink: fs})
+	}
+	fan, err := alert.NewFanout(alert.FanoutConfig{Logger: log}, outputs...)
+	if err != nil {
+		return err
+	}
+	det := NewDetector(rs, o.Hostname)
+	ing := &auditIngester{det: det, fan: fan}
+	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log}, ing)
+	if err != nil {
+		return err
+	}
+	var auditRunning atomic.Bool
+	srv.AddReadyCheck(k8saudit.SourceName, func() error {
+		if !auditRunning.Load() {
+			return errors.New("audit webhook not serving yet")
+		}
+		return nil
+	})
+	bound, err := srv.Listen(ctx)
+	if err != nil {
+		return err
+	}
+	addr := bound.String()
+	auditRunning.Store(true)
+	log.Info("serving", "component", "run", "addr", addr, "audit_webhook", "POST /k8s-audit")
+	if o.Ready != nil {
+		o.Ready(addr)
+	}
+	serveErr := srv.Serve(ctx)
+	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fan.Close(closeCtx); err != nil {
+		log.Error("close outputs", "component", "run", "err", err)
+	}
+	events, alerts := det.Counts()
+	log.Info("stopped", "component", "run", "events", events, "alerts", alerts, "rejected_requests", ing.rejected.Load())
+	return serveErr
+}
+
+// auditIngester decodes audit webhook bodies and evaluates their events.
+type auditIngester struct {
+	det      *Detector
+	fan      *alert.Fanout
+	rejected atomic.Uint64
+}
+
+// IngestAudit implements server.AuditIngester.
+func (a *auditIngester) IngestAudit(ctx context.Context, body []byte) (int, error) {
+	n := 0
+	err := k8saudit.DecodeBody(body, func(ev *k8saudit.Event) error {
+		n++
+		a.det.Detect(ev, func(al *alert.Alert) {
+			// The fanout never blocks; overflow is counted per output.
+			_ = a.fan.Send(ctx, al)
+		})
+		return nil
+	})
+	if err != nil {
+		a.rejected.Add(1)
+		return n, fmt.Errorf("%w: %v", server.ErrBadInput, err)
+	}
+	return n, nil
+}
