@@ -19,8 +19,9 @@ import (
 // Ruleset is a compiled set of rules, safe for concurrent use by several
 // Evaluators.
 type Ruleset struct {
-	rules    []*Rule
-	bySource map[string]*sourceRules
+	memoSlots int
+	rules     []*Rule
+	bySource  map[string]*sourceRules
 }
 
 type sourceRules struct {
@@ -203,6 +204,7 @@ func (t typeSet) count(n int) int {
 
 func (l *loader) compile() *Ruleset {
 	rs := &Ruleset{bySource: map[string]*sourceRules{}}
+	defer func() { rs.memoSlots = l.memoSlots }()
 	// Syntax of every macro, used or not.
 	for _, name := range sortedKeys(l.macros) {
 		m := l.macros[name]
@@ -415,6 +417,8 @@ func (c *compiler) compileMacro(e *macroRef, at errAt) (compiled, error) {
 	if err != nil {
 		return compiled{}, err
 	}
+	cx.n = &memoNode{x: cx.n, slot: c.l.memoSlots}
+	c.l.memoSlots++
 	c.cache[e.name] = cx
 	return cx, nil
 }

@@ -21,6 +21,26 @@ type evalCtx struct {
 	a  []event.Value
 	b  []event.Value
 	tb []byte
+	// Macro results of the current event: memoGen[i] == gen when memo[i]
+	// holds macro slot i's result.
+	gen     uint32
+	memoGen []uint32
+	memo    []bool
+}
+
+// memoNode evaluates a macro once per event, however many rules use it.
+type memoNode struct {
+	x    node
+	slot int
+}
+
+func (n *memoNode) eval(c *evalCtx) bool {
+	if c.memoGen[n.slot] == c.gen {
+		return c.memo[n.slot]
+	}
+	v := n.x.eval(c)
+	c.memoGen[n.slot], c.memo[n.slot] = c.gen, v
+	return v
 }
 
 type andNode []node

@@ -15,8 +15,11 @@ type Evaluator struct {
 // NewEvaluator returns an Evaluator over rs.
 func (rs *Ruleset) NewEvaluator() *Evaluator {
 	return &Evaluator{
-		rs:  rs,
-		ctx: evalCtx{a: make([]event.Value, 0, 16), b: make([]event.Value, 0, 16), tb: make([]byte, 0, 256)},
+		rs: rs,
+		ctx: evalCtx{
+			a: make([]event.Value, 0, 16), b: make([]event.Value, 0, 16), tb: make([]byte, 0, 256),
+			memoGen: make([]uint32, rs.memoSlots), memo: make([]bool, rs.memoSlots),
+		},
 	}
 }
 
@@ -39,6 +42,11 @@ func (e *Evaluator) Match(ev event.Event) []*Rule {
 		return e.out
 	}
 	e.ctx.ev = ev
+	e.ctx.gen++
+	if e.ctx.gen == 0 { // wrapped: forget every memo
+		clear(e.ctx.memoGen)
+		e.ctx.gen = 1
+	}
 	for _, r := range sr.byType[code] {
 		if r.cond.eval(&e.ctx) {
 			e.out = append(e.out, r)

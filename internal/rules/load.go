@@ -91,6 +91,8 @@ type loader struct {
 	order    []*ruleDef
 	sources  map[string]event.Source
 	curLines []string
+	// memoSlots counts the compiled macros, each memoized per event.
+	memoSlots int
 }
 
 func (l *loader) add(p pos, sev Severity, itemType, name, format string, args ...any) {

@@ -338,3 +338,38 @@ func FuzzParseCondition(f *testing.F) {
 		_, _ = Load([]File{{Name: "f", Data: []byte(ruleWith(s))}}, Options{Sources: []event.Source{testSource{}}})
 	})
 }
+
+// Macro results are memoized per event: one Evaluator over events whose
+// macro results differ must not reuse an earlier event's result.
+func TestMacroMemoPerEvent(t *testing.T) {
+	rs, diags := load(t, `
+- macro: is_a
+  condition: t.str = a
+- rule: R1
+  desc: d
+  condition: evt.type = open and is_a
+  output: o
+  priority: info
+  source: test
+- rule: R2
+  desc: d
+  condition: evt.type = open and not is_a and t.num = 1
+  output: o
+  priority: info
+  source: test
+`)
+	require.False(t, diags.HasErrors(), "%v", diags)
+	evl := rs.NewEvaluator()
+	names := func(e *testEvent) []string {
+		var out []string
+		for _, r := range evl.Match(e) {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	for i := 0; i < 3; i++ {
+		require.Equal(t, []string{"R1"}, names(ev("open", "t.str=a", "t.num=1")))
+		require.Equal(t, []string{"R2"}, names(ev("open", "t.str=b", "t.num=1")))
+		require.Empty(t, names(ev("open", "t.str=b", "t.num=2")))
+	}
+}
