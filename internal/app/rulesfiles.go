@@ -33,13 +33,27 @@ func SourceByName(name string) (event.Source, bool) {
 
 // ReadRulesFiles reads rules files in the order given; a directory stands for
 // its *.yaml and *.yml files in name order, as Falco reads rules directories.
-// With no paths it returns the embedded default ruleset.
+// "embedded:" stands for the whole embedded default ruleset and
+// "embedded:NAME" for one of its files, so that local files can extend the
+// defaults. With no paths it returns the embedded default ruleset.
 func ReadRulesFiles(paths []string) ([]rules.File, error) {
 	if len(paths) == 0 {
 		return ruleset.Files(), nil
 	}
 	var files []rules.File
 	for _, p := range paths {
+		if strings.HasPrefix(p, ruleset.NamePrefix) {
+			n := len(files)
+			for _, f := range ruleset.Files() {
+				if p == ruleset.NamePrefix || f.Name == p {
+					files = append(files, f)
+				}
+			}
+			if len(files) == n {
+				return nil, fmt.Errorf("read rules %s: no such embedded rules file", p)
+			}
+			continue
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("read rules %s: %w", p, err)

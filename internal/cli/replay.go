@@ -39,7 +39,7 @@ INPUT "-" reads standard input.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; default: the embedded ruleset)")
+	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; default: the embedded ruleset, which -r embedded: names)")
 	cmd.Flags().StringVar(&o.Source, "source", "k8s_audit", "event source of the inputs")
 	return cmd
 }

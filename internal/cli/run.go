@@ -45,7 +45,7 @@ GET /readyz, and writes every alert as one JSON line on stdout, to
 		}
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", "127.0.0.1:9765", "HTTP listen address")
-	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; replaces the embedded ruleset)")
+	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; replaces the embedded ruleset, which -r embedded: names)")
 	cmd.Flags().StringVar(&o.AlertsFile, "alerts-file", "", "also append alerts to this file as JSON lines")
 	cmd.Flags().StringVar(&o.DataDir, "data-dir", defDataDir, "state directory (alerts are kept in alerts.jsonl)")
 	cmd.Flags().Int64Var(&o.MaxBodyBytes, "max-request-bytes", 32<<20, "largest audit webhook request accepted (larger: 413)")
