@@ -373,3 +373,18 @@ func TestMacroMemoPerEvent(t *testing.T) {
 		require.Empty(t, names(ev("open", "t.str=b", "t.num=2")))
 	}
 }
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(ruleWith("t.str = a")))
+	f.Add([]byte("- list: l\n  items: [a, l]\n- macro: m\n  condition: t.str in (l)\n  override:\n    condition: append\n"))
+	f.Add([]byte("- rule: r\n  exceptions:\n  - name: e\n    fields: [t.str]\n    values: [[a], b]\n  append: true\n"))
+	f.Add([]byte("- required_engine_version: 0.1.x\n- required_plugin_versions: [{name: x}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, _ := Load([]File{{Name: "f", Data: data}}, Options{Sources: []event.Source{testSource{}}})
+		evl := rs.NewEvaluator()
+		e := ev("open", "t.str=a", "t.num=1", "t.list=a")
+		for _, r := range evl.Match(e) {
+			evl.Render(r, e)
+		}
+	})
+}
