@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,7 +105,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		log.Error("close outputs", "component", "run", "err", err)
 	}
 	events, alerts := det.Counts()
-	log.Info("stopped", "component", "run", "events", events, "alerts", alerts, "rejected_requests", ing.rejected.Load())
+	log.Info("stopped", "component", "run", "events", events, "alerts", alerts, "rejected_requests", ing.rejected.Load(), "requests_with_bad_items", ing.badItems.Load())
 	return serveErr
 }
 
@@ -112,13 +113,20 @@ func Run(ctx context.Context, o RunOptions) error {
 type auditIngester struct {
 	det      *Detector
 	fan      *alert.Fanout
-	rejected atomic.Uint64
+	rejected atomic.Uint64 // requests refused whole
+	badItems atomic.Uint64 // requests with some items that were not audit events
+	decoders sync.Pool // *k8saudit.BodyDecoder, one per request in flight
 }
 
 // IngestAudit implements server.AuditIngester.
 func (a *auditIngester) IngestAudit(ctx context.Context, body []byte) (int, error) {
 	n := 0
-	err := k8saudit.DecodeBody(body, func(ev *k8saudit.Event) error {
+	bd, _ := a.decoders.Get().(*k8saudit.BodyDecoder)
+	if bd == nil {
+		bd = new(k8saudit.BodyDecoder)
+	}
+	defer a.decoders.Put(bd)
+	err := bd.Decode(body, func(ev *k8saudit.Event) error {
 		n++
 		a.det.Detect(ev, func(al *alert.Alert) {
 			// The fanout never blocks; overflow is counted per output.
@@ -126,9 +134,16 @@ func (a *auditIngester) IngestAudit(ctx context.Context, body []byte) (int, erro
 		})
 		return nil
 	})
-	if err != nil {
+	if err != nil && n == 0 {
+		// Nothing usable: the sender should know (400). A batch with some
+		// good events is accepted, since kube-apiserver resends rejected
+		// batches and the good events would then alert twice; its bad items
+		// are counted.
 		a.rejected.Add(1)
-		return n, fmt.Errorf("%w: %v", server.ErrBadInput, err)
+		return 0, fmt.Errorf("%w: %v", server.ErrBadInput, err)
+	}
+	if err != nil {
+		a.badItems.Add(1)
 	}
 	return n, nil
 }

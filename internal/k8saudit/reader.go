@@ -38,6 +38,12 @@ func decodeErr(file string, line int, format string, args ...any) *DecodeError {
 // that memory stays bounded by the maximum line size whatever the size of
 // the list.
 //
+// Records of JSON lines start in the first column, while pretty-printers
+// indent the inner lines of a document: a line starting with '{' or '[' in
+// its first column while a record spanning lines is open starts a new
+// record, and the open one is reported as truncated. After a record whose
+// structure is broken, lines are skipped up to such a line.
+//
 // A Reader reuses its buffers: reading a stream of single-line events
 // allocates nothing once they have grown.
 type Reader struct {

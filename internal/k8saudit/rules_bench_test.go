@@ -1,6 +1,10 @@
 package k8saudit_test
 
 import (
+	"path/filepath"
+
+	"github.com/vigilsec/vigil/internal/testutil"
+
 	"bytes"
 	"encoding/json"
 	"io"
@@ -13,16 +17,14 @@ import (
 	"github.com/vigilsec/vigil/internal/rules"
 )
 
-// falcoRules is Falco's own k8s audit ruleset, from the shared data set.
-const falcoRules = "/work/shared/data/falco/k8saudit/k8s_audit_rules.yaml"
-
 // loadFalcoRules loads Falco's k8s_audit_rules.yaml with the k8s_audit
-// source, skipping the benchmark when the file is not there.
+// source, from the shared data set.
 func loadFalcoRules(tb testing.TB) *rules.Ruleset {
 	tb.Helper()
+	falcoRules := filepath.Join(testutil.SharedData(tb, "falco/k8saudit"), "k8s_audit_rules.yaml")
 	data, err := os.ReadFile(falcoRules)
 	if err != nil {
-		tb.Skipf("Falco's k8s audit rules are not available: %v", err)
+		tb.Fatal(err)
 	}
 	rs, diags := rules.Load([]rules.File{{Name: falcoRules, Data: data}}, rules.Options{Sources: []event.Source{k8saudit.NewSource()}})
 	if errs := diags.Errors(); len(errs) > 0 {

@@ -110,10 +110,8 @@ func (x *extractor) Extract(ev event.Event, dst []event.Value) []event.Value {
 	return x.fn(x, e, dst)
 }
 
-// Places well-known paths start from.
-const (
-	atRoot = -1
-)
+// atRoot is extractor.top for paths that start at the root object.
+const atRoot = -1
 
 // compile builds the extractor of field f.
 func compile(f event.Field, arg string, hasArg bool) (*extractor, error) {
