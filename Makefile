@@ -29,13 +29,14 @@ run: build
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	go vet ./...
+	go tool staticcheck ./...
 
 test: deps vet
 	go test -timeout 10m $(GOFLAGS_TEST) ./...
 
 # Benchmarks of the hot paths (rules evaluation, audit decoding).
 bench: deps
-	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./ruleset/
+	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/
 
 # End-to-end test against a real kube-apiserver and etcd (slow: builds kube-apiserver once).
 e2e-k8s: build

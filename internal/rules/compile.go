@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/bits"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -189,17 +188,6 @@ func (c *compiler) not(a typeSet) typeSet {
 
 func (t typeSet) has(code int) bool {
 	return t.all || t.bits[code/64]&(1<<(code%64)) != 0
-}
-
-func (t typeSet) count(n int) int {
-	if t.all {
-		return n
-	}
-	c := 0
-	for _, w := range t.bits {
-		c += bits.OnesCount64(w)
-	}
-	return c
 }
 
 func (l *loader) compile() *Ruleset {
