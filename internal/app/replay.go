@@ -58,6 +58,7 @@ func Replay(ctx context.Context, o ReplayOptions) (ReplayStats, error) {
 	}
 	det := NewDetector(rs, o.Hostname)
 	out := bufio.NewWriterSize(o.Stdout, 64<<10)
+	defer out.Flush() // alerts of the inputs read before an error are still written
 	var werr error
 	emit := func(a *alert.Alert) {
 		if werr != nil {

@@ -77,6 +77,7 @@ func newRoot(info BuildInfo) *cobra.Command {
 		newFieldsCmd(),
 		newReplayCmd(),
 		newRunCmd(),
+		newDBCmd(),
 	)
 	return root
 }
