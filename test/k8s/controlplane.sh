@@ -15,6 +15,9 @@
 #   VIGIL_K8S_PORT     apiserver secure port, default 36443
 #   VIGIL_ETCD_PORT    etcd client port, default 32379 (peer port is +1)
 #   VIGIL_AUDIT_POLICY audit policy file, default test/k8s/audit-policy.yaml
+#   VIGIL_AUDIT_WEBHOOK_CONFIG  webhook kubeconfig to start from (e.g.
+#                      deploy/k8s/audit-webhook.kubeconfig): its server: URL is
+#                      replaced by WEBHOOK; default: a minimal one is generated
 #   VIGIL_K8S_RESET=1  start from an empty etcd (default keeps the data of a previous run)
 set -euo pipefail
 
@@ -97,6 +100,11 @@ gen_pki() {
 
 # write_webhook_kubeconfig URL writes the audit webhook kubeconfig.
 write_webhook_kubeconfig() {
+	if [[ -n ${VIGIL_AUDIT_WEBHOOK_CONFIG:-} ]]; then
+		grep -qE '^[[:space:]]*server:' "$VIGIL_AUDIT_WEBHOOK_CONFIG" || die "no server: in $VIGIL_AUDIT_WEBHOOK_CONFIG"
+		sed -E "s#^([[:space:]]*server:[[:space:]]*).*#\1$1#" "$VIGIL_AUDIT_WEBHOOK_CONFIG" >"$STATE/audit-webhook.kubeconfig"
+		return
+	fi
 	cat >"$STATE/audit-webhook.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
