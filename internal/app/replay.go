@@ -31,6 +31,10 @@ type ReplayStats struct {
 	Malformed uint64
 }
 
+// maxMalformedShown bounds the malformed-record messages of a replay, so
+// that a garbage input cannot flood stderr; the summary counts them all.
+const maxMalformedShown = 1000
+
 // ErrRules reports rules that did not load; the diagnostics were printed.
 var ErrRules = errors.New("rules have errors")
 
@@ -89,7 +93,12 @@ func Replay(ctx context.Context, o ReplayOptions) (ReplayStats, error) {
 			var de *k8saudit.DecodeError
 			if errors.As(err, &de) {
 				st.Malformed++
-				fmt.Fprintln(o.Stderr, de.Error())
+				switch {
+				case st.Malformed <= maxMalformedShown:
+					fmt.Fprintln(o.Stderr, de.Error())
+				case st.Malformed == maxMalformedShown+1:
+					fmt.Fprintf(o.Stderr, "replay: more than %d malformed records: the others are counted, not shown\n", maxMalformedShown)
+				}
 				continue
 			}
 			if err != nil {

@@ -71,6 +71,9 @@ func ReadRulesFiles(paths []string) ([]rules.File, error) {
 				}
 			}
 			sort.Strings(names)
+			if len(names) == 0 {
+				return nil, fmt.Errorf("read rules directory %s: no *.yaml or *.yml files", p)
+			}
 		}
 		for _, n := range names {
 			data, err := os.ReadFile(n)

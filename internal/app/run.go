@@ -115,7 +115,7 @@ type auditIngester struct {
 	fan      *alert.Fanout
 	rejected atomic.Uint64 // requests refused whole
 	badItems atomic.Uint64 // requests with some items that were not audit events
-	decoders sync.Pool // *k8saudit.BodyDecoder, one per request in flight
+	decoders sync.Pool     // *k8saudit.BodyDecoder, one per request in flight
 }
 
 // IngestAudit implements server.AuditIngester.

@@ -41,5 +41,6 @@ INPUT "-" reads standard input.`,
 	}
 	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; default: the embedded ruleset, which -r embedded: names)")
 	cmd.Flags().StringVar(&o.Source, "source", "k8s_audit", "event source of the inputs")
+	cmd.Flags().StringVar(&o.Hostname, "hostname", "", "hostname put in alerts (default: this machine's)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, info BuildInfo, stdin io.Reader, st
 		return 0
 	}
 	var ee *ExitError
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
+		err = &ExitError{Code: 2, Err: err}
+	}
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
 			fmt.Fprintln(stderr, "vigil:", ee.Err)
@@ -71,6 +75,11 @@ func newRoot(info BuildInfo) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Usage errors (unknown flags, missing arguments) exit 2, like every
+	// other usage error of vigil.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &ExitError{Code: 2, Err: err}
+	})
 	root.AddCommand(
 		newVersionCmd(info),
 		newRulesCmd(),

@@ -77,10 +77,28 @@ func Load(files []File, opts Options) (*Ruleset, Diagnostics) {
 		l.loadFile(f)
 	}
 	rs := l.compile()
-	return rs, dedupe(l.diags)
+	return rs, dedupe(l.diags, files)
 }
 
-func dedupe(ds Diagnostics) Diagnostics {
+// dedupe drops repeated diagnostics and sorts them by file (in load
+// order), line and column.
+func dedupe(ds Diagnostics, files []File) Diagnostics {
+	order := map[string]int{}
+	for i, f := range files {
+		if _, ok := order[f.Name]; !ok {
+			order[f.Name] = i
+		}
+	}
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return order[a.File] < order[b.File]
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
 	seen := map[string]bool{}
 	var out Diagnostics
 	for _, d := range ds {
@@ -245,6 +263,7 @@ func (l *loader) compile() *Ruleset {
 			c.codes[t] = i
 		}
 		cp, err := c.compileRule()
+		condOK := err == nil
 		if err != nil {
 			var ce *compileErr
 			switch {
@@ -254,15 +273,24 @@ func (l *loader) compile() *Ruleset {
 			default:
 				l.errorf(r.pos, "rule", r.rule.Name, "%v", err)
 			}
-			continue
 		}
+		// The output is checked even when the condition failed, so that
+		// both problems are reported at once.
 		f, err := compileFormat(src, fieldIndex[src.Name()], r.rule.Output)
 		if err != nil {
+			at := r.pos
+			var fe *formatError
+			if errors.As(err, &fe) {
+				at = r.outPos.locate(r.rule.Output, fe.off)
+			}
 			if r.skipUnk && errors.Is(err, event.ErrUnknownField) {
-				l.warnf(r.pos, "rule", r.rule.Name, "output: %v: rule skipped (skip-if-unknown-filter)", err)
+				l.warnf(at, "rule", r.rule.Name, "output: %v: rule skipped (skip-if-unknown-filter)", err)
 				continue
 			}
-			l.errorf(r.pos, "rule", r.rule.Name, "output: %v", err)
+			l.errorf(at, "rule", r.rule.Name, "output: %v", err)
+			continue
+		}
+		if !condOK {
 			continue
 		}
 		r.rule.cond, r.rule.format = cp.n, f

@@ -63,6 +63,7 @@ type ruleDef struct {
 	rule       *Rule
 	cond       string
 	condPos    condPos
+	outPos     condPos
 	exceptions []exceptionDef
 	skipUnk    bool
 	warnEvt    bool
@@ -633,13 +634,14 @@ func (l *loader) setRuleKeys(file string, r *ruleDef, m *mapping, mode func(stri
 		}
 	}
 	if md := mode("output"); md != "" {
-		if v, _, good := str("output"); good {
+		if v, n, good := str("output"); good {
 			// Folded YAML scalars (output: >) end with a newline.
 			v = strings.TrimSpace(v)
 			if md == "append" {
+				r.outPos.segs = append(r.outPos.segs, condSeg{start: len(r.rule.Output) + 1, node: n, pos: pos{file, n.Line, n.Column}, src: l.curLines})
 				r.rule.Output += " " + v
 			} else {
-				r.rule.Output = v
+				r.rule.Output, r.outPos = v, l.condPosOf(file, n)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +23,16 @@ type outField struct {
 	key string // as written, e.g. ka.uri.param[command]
 	get getter
 }
+
+// formatError is a problem with the field at byte off of an output.
+type formatError struct {
+	off int
+	msg string
+	err error
+}
+
+func (e *formatError) Error() string { return e.msg }
+func (e *formatError) Unwrap() error { return e.err }
 
 // compileFormat parses %field and %field[arg] references of an output.
 func compileFormat(src event.Source, fields map[string]event.Field, out string) (*format, error) {
@@ -56,7 +67,11 @@ func compileFormat(src event.Source, fields map[string]event.Field, out string) 
 		}
 		ext, err := src.Extractor(name, arg, hasArg)
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", name, err)
+			msg := fmt.Sprintf("field '%s': %v", name, err)
+			if errors.Is(err, event.ErrUnknownField) {
+				msg = fmt.Sprintf("unknown field '%s' for source %s", name, src.Name())
+			}
+			return nil, &formatError{off: i + 1, msg: msg, err: err}
 		}
 		info := fieldInfo(fields, name, ext)
 		if lit.Len() > 0 {

@@ -260,6 +260,8 @@ func TestDiagnostics(t *testing.T) {
 		{"macro syntax", "- macro: m\n  condition: t.str = = a\n", []string{"f0.yaml:2:24: error: macro 'm': unexpected \"a\" after end of expression"}},
 		{"argument", ruleWith("t.arg = 1"), []string{"field 't.arg': requires an argument"}},
 		{"exception arity", "- rule: r\n  desc: d\n  condition: t.str = a\n  output: o\n  priority: info\n  source: test\n  exceptions:\n   - name: e\n     fields: [t.str, t.num]\n     values: [[a]]\n", []string{"exception e: each value must be a list of 2 items"}},
+		{"condition and output both reported", "- rule: r\n  desc: d\n  condition: t.nope = 1\n  output: \"x %t.str %t.zzz\"\n  priority: info\n  source: test\n",
+			[]string{"f0.yaml:3:14: error: rule 'r': unknown field 't.nope'", "f0.yaml:4:22: error: rule 'r': output: unknown field 't.zzz' for source test"}},
 		{"unknown key warns", "- list: l\n  items: [a]\n  colour: red\n", []string{"f0.yaml:3:3: warning: list 'l': unknown key \"colour\" ignored"}},
 		{"every error reported", ruleWith("t.nope = 1") + "- rule: r2\n  desc: d\n  condition: t.str = a and x.y = 1\n  output: o\n  priority: bad\n  source: test\n",
 			[]string{"rule 'r': unknown field 't.nope'", "rule 'r2': unknown priority"}},
