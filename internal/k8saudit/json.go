@@ -193,21 +193,9 @@ value:
 		}
 		goto value
 	case c == '"':
-		// Fast path: a string of less than 8 bytes without escapes, as
-		// most member names are.
-		j, esc := -1, false
-		if n-i > 8 {
-			if m := specialMask(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
-				if k := i + 1 + bits.TrailingZeros64(m)>>3; b[k] == '"' {
-					j = k
-				}
-			}
-		}
-		if j < 0 {
-			var serr *syntaxError
-			if j, esc, serr = scanString(b, i+1); serr != nil {
-				return false, serr
-			}
+		j, esc, serr := scanStringAt(b, i, n)
+		if serr != nil {
+			return false, serr
 		}
 		var fl uint8
 		if esc {
@@ -332,21 +320,9 @@ key:
 		return false, &syntaxError{off: i, msg: fmt.Sprintf("unexpected %s, want a member name", quoteByte(b[i]))}
 	}
 	{
-		// Fast path: a string of less than 8 bytes without escapes, as
-		// most member names are.
-		j, esc := -1, false
-		if n-i > 8 {
-			if m := specialMask(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
-				if k := i + 1 + bits.TrailingZeros64(m)>>3; b[k] == '"' {
-					j = k
-				}
-			}
-		}
-		if j < 0 {
-			var serr *syntaxError
-			if j, esc, serr = scanString(b, i+1); serr != nil {
-				return false, serr
-			}
+		j, esc, serr := scanStringAt(b, i, n)
+		if serr != nil {
+			return false, serr
 		}
 		var fl uint8
 		if esc {
@@ -712,4 +688,19 @@ func (d *doc) elem(i int32, idx int) int32 {
 		idx--
 	}
 	return -1
+}
+
+// scanStringAt scans the string whose opening quote is at b[i] (n is
+// len(b)) and returns the index of its closing quote and whether it holds
+// escapes. Strings of less than 8 bytes without escapes, as most member names
+// are, take a fast path.
+func scanStringAt(b []byte, i, n int) (int, bool, *syntaxError) {
+	if n-i > 8 {
+		if m := specialMask(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+			if k := i + 1 + bits.TrailingZeros64(m)>>3; b[k] == '"' {
+				return k, false, nil
+			}
+		}
+	}
+	return scanString(b, i+1)
 }
