@@ -13,7 +13,7 @@ GOFLAGS_TEST ?=
 # Debian packages the tests need (checked one by one; only missing ones are installed).
 DEB_PKGS := ca-certificates git
 
-.PHONY: all build deps run test test-short vet e2e-k8s bench clean
+.PHONY: all build deps run test vet e2e-k8s bench bench-replay clean
 
 all: build
 
@@ -37,6 +37,10 @@ test: deps vet
 # Benchmarks of the hot paths (rules evaluation, audit decoding).
 bench: deps
 	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/
+
+# Replay throughput on 100,000 audit events (wall time, events/s, peak RSS).
+bench-replay:
+	bash test/e2e/bench-replay.sh
 
 # End-to-end test against a real kube-apiserver and etcd (slow: builds kube-apiserver once).
 e2e-k8s: build
