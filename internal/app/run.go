@@ -15,6 +15,8 @@ import (
 	"github.com/vigilsec/vigil/internal/alert"
 	"github.com/vigilsec/vigil/internal/k8saudit"
 	"github.com/vigilsec/vigil/internal/server"
+	"github.com/vigilsec/vigil/internal/store"
+	"github.com/vigilsec/vigil/internal/store/sqlite"
 )
 
 // RunOptions configures Run.
@@ -22,7 +24,7 @@ type RunOptions struct {
 	Listen       string   // HTTP address, default 127.0.0.1:9765
 	Rules        []string // rules files; the embedded defaults when empty
 	AlertsFile   string   // also append alerts to this file (JSON lines)
-	DataDir      string   // state directory; alerts.jsonl is kept there
+	DataDir      string   // state directory; alerts are stored in vigil.db (SQLite) there
 	MaxBodyBytes int64    // largest audit webhook request accepted
 	Hostname     string
 	Stdout       io.Writer // alerts, one JSON object per line
@@ -54,15 +56,17 @@ func Run(ctx context.Context, o RunOptions) error {
 		"k8s_audit_enabled", len(rs.Enabled(k8saudit.SourceName)))
 
 	outputs := []alert.Output{{Name: "stdout", Sink: alert.NewWriterSink(o.Stdout, alert.FormatJSON)}}
+	var db *sqlite.Store
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return fmt.Errorf("create data dir %s: %w", o.DataDir, err)
 		}
-		fs, err := alert.OpenFileSink(filepath.Join(o.DataDir, "alerts.jsonl"))
+		db, err = sqlite.Open(ctx, filepath.Join(o.DataDir, "vigil.db"))
 		if err != nil {
 			return err
 		}
-		outputs = append(outputs, alert.Output{Name: "store", Sink: fs})
+		defer db.Close()
+		outputs = append(outputs, alert.Output{Name: "store", Sink: store.NewSink(db, 500, 200*time.Millisecond)})
 	}
 	if o.AlertsFile != "" {
 		fs, err := alert.OpenFileSink(o.AlertsFile)

@@ -3,8 +3,11 @@
 package e2e
 
 import (
+	"github.com/vigilsec/vigil/internal/store/sqlite"
+
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -341,7 +344,14 @@ func TestRunWebhook(t *testing.T) {
 		}
 		require.Len(t, count, len(want), "alerts not raised by replay")
 		printed := strings.Join(stdout, "\n") + "\n"
-		for _, f := range []string{alertsFile, filepath.Join(dataDir, "alerts.jsonl")} {
+		// The embedded store holds every alert printed on stdout.
+		db, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "vigil.db"))
+		require.NoError(t, err)
+		stored, err := db.Count(context.Background())
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		require.EqualValues(t, len(stdout), stored, "alerts in the embedded store")
+		for _, f := range []string{alertsFile} {
 			data, err := os.ReadFile(f)
 			require.NoError(t, err)
 			require.Equal(t, printed, string(data), "%s must hold every alert printed on stdout, in order", f)
