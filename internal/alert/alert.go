@@ -94,24 +94,12 @@ func (a *Alert) AppendJSON(dst []byte) ([]byte, error) {
 	dst = appendStringBody(dst, a.Priority)
 	dst = append(dst, ' ')
 	dst = appendStringBody(dst, a.Output)
-	dst = append(dst, `","output_fields":{`...)
-	keys := make([]string, 0, len(a.OutputFields))
-	for k := range a.OutputFields {
-		keys = append(keys, k)
+	dst = append(dst, `","output_fields":`...)
+	var err error
+	if dst, _, err = AppendFields(dst, a.OutputFields, nil); err != nil {
+		return dst[:start], fmt.Errorf("encode alert %q: %w", a.Rule, err)
 	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		var err error
-		if dst, err = appendValue(dst, a.OutputFields[k]); err != nil {
-			return dst[:start], fmt.Errorf("encode alert %q: output field %q: %w", a.Rule, k, err)
-		}
-	}
-	dst = append(dst, `},"priority":`...)
+	dst = append(dst, `,"priority":`...)
 	dst = appendString(dst, a.Priority)
 	dst = append(dst, `,"rule":`...)
 	dst = appendString(dst, a.Rule)
@@ -128,6 +116,34 @@ func (a *Alert) AppendJSON(dst []byte) ([]byte, error) {
 	dst = a.Time.UTC().AppendFormat(dst, rfc3339Nano9)
 	return append(dst, `"}`...), nil
 }
+
+// AppendFields appends the JSON object of output fields f with its keys
+// sorted, exactly as the output_fields of AppendJSON. keys is scratch space
+// for the key list, returned for reuse.
+func AppendFields(dst []byte, f map[string]any, keys []string) ([]byte, []string, error) {
+	keys = keys[:0]
+	for k := range f {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, k)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = appendValue(dst, f[k]); err != nil {
+			return dst, keys, fmt.Errorf("output field %q: %w", k, err)
+		}
+	}
+	return append(dst, '}'), keys, nil
+}
+
+// AppendJSONString appends s as a JSON string, escaped as AppendJSON
+// escapes strings.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
 
 // appendValue appends the JSON encoding of an output field value.
 func appendValue(dst []byte, v any) ([]byte, error) {

@@ -359,7 +359,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 		if a.Time.Before(minTime) || a.Time.After(maxTime) {
 			return fmt.Errorf("insert alert %d (%s): time %s out of range: %w", i, a.Rule, a.Time, store.ErrInvalid)
 		}
-		fieldsBuf, keys, err = appendFields(fieldsBuf[:0], a.OutputFields, keys)
+		fieldsBuf, keys, err = alert.AppendFields(fieldsBuf[:0], a.OutputFields, keys)
 		if err != nil {
 			return fmt.Errorf("insert alert %d (%s): encode output fields: %w: %w", i, a.Rule, store.ErrInvalid, err)
 		}
@@ -368,7 +368,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 			if j > 0 {
 				tagsBuf = append(tagsBuf, ',')
 			}
-			tagsBuf = appendJSONString(tagsBuf, tag)
+			tagsBuf = alert.AppendJSONString(tagsBuf, tag)
 		}
 		tagsBuf = append(tagsBuf, ']')
 		fieldsJSON, tagsJSON := string(fieldsBuf), string(tagsBuf)

@@ -1,4 +1,4 @@
-package sqlite
+package alert
 
 import (
 	"encoding/json"
@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestAppendFields checks the fast encoder against encoding/json: both must
+// TestAppendFieldsMatchesEncodingJSON checks the fast encoder against encoding/json: both must
 // decode to the same value.
-func TestAppendFields(t *testing.T) {
+func TestAppendFieldsMatchesEncodingJSON(t *testing.T) {
 	tests := []struct {
 		name string
 		f    map[string]any
@@ -24,10 +24,10 @@ func TestAppendFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, err := appendFields(nil, tt.f, nil)
+			got, _, err := AppendFields(nil, tt.f, nil)
 			if tt.bad {
 				if err == nil {
-					t.Fatalf("appendFields = %s, want error", got)
+					t.Fatalf("AppendFields = %s, want error", got)
 				}
 				return
 			}
@@ -46,8 +46,10 @@ func TestAppendFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(g, w) {
-				t.Errorf("appendFields = %s\nencoding/json = %s", got, want)
+				t.Errorf("AppendFields = %s\nencoding/json = %s", got, want)
 			}
 		})
 	}
 }
+
+func nan() float64 { z := 0.0; return z / z }
