@@ -148,7 +148,7 @@ value:
 	}
 	c = b[i]
 	switch {
-	case c == '{':
+	case c == '{' || c == '[':
 		if len(stack) >= maxDepth {
 			return false, &syntaxError{off: i, msg: "nesting too deep"}
 		}
@@ -156,8 +156,12 @@ value:
 		if nt == len(tape) {
 			tape = growTape(tape)
 		}
+		k, closer := kindObject, byte('}')
+		if c == '[' {
+			k, closer = kindArray, ']'
+		}
 		t := &tape[nt]
-		t.start, t.end, t.next, t.kind, t.flags = uint32(i), 0, uint32(nt+1), kindObject, 0
+		t.start, t.end, t.next, t.kind, t.flags = uint32(i), 0, uint32(nt+1), k, 0
 		nt++
 		i++
 		if i < n && b[i] <= ' ' {
@@ -166,30 +170,11 @@ value:
 			}
 			spaced = true
 		}
-		if i < n && b[i] == '}' {
+		if i < n && b[i] == closer {
 			goto closeContainer
 		}
-		goto key
-	case c == '[':
-		if len(stack) >= maxDepth {
-			return false, &syntaxError{off: i, msg: "nesting too deep"}
-		}
-		stack = append(stack, uint32(nt))
-		if nt == len(tape) {
-			tape = growTape(tape)
-		}
-		t := &tape[nt]
-		t.start, t.end, t.next, t.kind, t.flags = uint32(i), 0, uint32(nt+1), kindArray, 0
-		nt++
-		i++
-		if i < n && b[i] <= ' ' {
-			for i < n && isSpace[b[i]] {
-				i++
-			}
-			spaced = true
-		}
-		if i < n && b[i] == ']' {
-			goto closeContainer
+		if k == kindObject {
+			goto key
 		}
 		goto value
 	case c == '"':
