@@ -1,6 +1,8 @@
 package image
 
 import (
+	"github.com/vigilsec/vigil/internal/scan/image/imagetest"
+
 	"archive/tar"
 	"bytes"
 	"context"
@@ -20,12 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-type entry struct {
-	name    string // tar name, as written
-	src     string // real file whose content is stored; empty for dirs/markers
-	typflag byte
-}
-
 func readReal(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -33,40 +29,6 @@ func readReal(t *testing.T, p string) []byte {
 		t.Fatalf("read %s: %v", p, err)
 	}
 	return b
-}
-
-func buildLayer(t *testing.T, entries []entry) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Mode: 0o644, Typeflag: e.typflag}
-		var data []byte
-		if e.typflag == tar.TypeDir {
-			h.Mode = 0o755
-		} else if e.src != "" {
-			data = readReal(t, e.src)
-			h.Size = int64(len(data))
-			if st, err := os.Stat(e.src); err == nil {
-				h.Mode = int64(st.Mode().Perm())
-			}
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 var history = []string{"COPY rootfs / # base", "RUN rm /etc/passwd && fix secret-dir", "COPY debian_version /etc/os-release"}
@@ -81,24 +43,24 @@ func testImage(t *testing.T) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l0 := buildLayer(t, []entry{
-		{name: "./etc/", typflag: tar.TypeDir},
-		{name: "./etc/os-release", src: "/etc/os-release"},
-		{name: "./etc/passwd", src: "/etc/passwd"},
-		{name: "./etc/secret-dir/a", src: "/etc/hostname"},
-		{name: "var/lib/dpkg/status", src: "/var/lib/dpkg/status"},
-		{name: "usr/local/bin/self", src: self},
+	l0 := imagetest.Layer(t, []imagetest.Entry{
+		{Name: "./etc/", Typeflag: tar.TypeDir},
+		{Name: "./etc/os-release", Src: "/etc/os-release"},
+		{Name: "./etc/passwd", Src: "/etc/passwd"},
+		{Name: "./etc/secret-dir/a", Src: "/etc/hostname"},
+		{Name: "var/lib/dpkg/status", Src: "/var/lib/dpkg/status"},
+		{Name: "usr/local/bin/self", Src: self},
 	})
-	l1 := buildLayer(t, []entry{
-		{name: "etc/.wh.passwd", typflag: tar.TypeReg},
-		{name: "etc/secret-dir/.wh..wh..opq", typflag: tar.TypeReg},
-		{name: "etc/secret-dir/b", src: "/etc/hostname"},
-		{name: "../escape", src: "/etc/hostname"},
-		{name: "etc/../../../escape2", src: "/etc/hostname"},
-		{name: "/abs/inside", src: "/etc/hostname"},
+	l1 := imagetest.Layer(t, []imagetest.Entry{
+		{Name: "etc/.wh.passwd", Typeflag: tar.TypeReg},
+		{Name: "etc/secret-dir/.wh..wh..opq", Typeflag: tar.TypeReg},
+		{Name: "etc/secret-dir/b", Src: "/etc/hostname"},
+		{Name: "../escape", Src: "/etc/hostname"},
+		{Name: "etc/../../../escape2", Src: "/etc/hostname"},
+		{Name: "/abs/inside", Src: "/etc/hostname"},
 	})
-	l2 := buildLayer(t, []entry{
-		{name: "etc/os-release", src: "/etc/debian_version"},
+	l2 := imagetest.Layer(t, []imagetest.Entry{
+		{Name: "etc/os-release", Src: "/etc/debian_version"},
 	})
 	img := empty.Image
 	for i, l := range []v1.Layer{l0, l1, l2} {

@@ -1,10 +1,10 @@
 package catalog
 
 import (
+	"github.com/vigilsec/vigil/internal/scan/image/imagetest"
+
 	"archive/tar"
-	"bytes"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,7 +13,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/vigilsec/vigil/internal/scan/analyzer"
 )
@@ -22,42 +21,18 @@ import (
 // empty source is written as an empty whiteout marker.
 func layer(t *testing.T, files [][2]string) v1.Layer {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		var data []byte
-		mode := int64(0o644)
-		if f[1] != "" {
-			var err error
-			if data, err = os.ReadFile(f[1]); err != nil {
-				t.Fatal(err)
-			}
-			st, _ := os.Stat(f[1])
-			mode = int64(st.Mode().Perm())
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: f[0], Mode: mode, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(data); err != nil {
-			t.Fatal(err)
-		}
+	entries := make([]imagetest.Entry, len(files))
+	for i, f := range files {
+		entries[i] = imagetest.Entry{Name: f[0], Src: f[1], Typeflag: tar.TypeReg}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return imagetest.Layer(t, entries)
 }
 
 func sh(t *testing.T, script string) string {
 	t.Helper()
 	out, err := exec.Command("/bin/sh", "-c", script).Output()
 	if err != nil {
-		t.Skipf("sh -c %q: %v", script, err)
+		t.Fatalf("sh -c %q: %v", script, err)
 	}
 	return strings.TrimSpace(string(out))
 }
