@@ -9,7 +9,9 @@ package event
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // FieldType is the type of the values a field yields. It decides how
@@ -158,4 +160,30 @@ func Lookup(fields []Field, name string) (Field, bool) {
 		}
 	}
 	return Field{}, false
+}
+
+// ErrFieldArg is wrapped by the errors of Source.Extractor for a missing,
+// unexpected or malformed bracket argument.
+var ErrFieldArg = errors.New("bad field argument")
+
+// CheckArg validates the bracket argument of f as its registry entry
+// describes it: required or not, none at all, an index (a non-negative
+// 64-bit integer) or a non-empty key. example shows how the argument is
+// written, for the message when it is missing. Errors wrap ErrFieldArg.
+func CheckArg(f Field, arg string, hasArg bool, example string) error {
+	switch {
+	case !hasArg && f.ArgRequired:
+		return fmt.Errorf("field %s requires an argument, as in %s: %w", f.Name, example, ErrFieldArg)
+	case !hasArg:
+		return nil
+	case f.Arg == ArgNone:
+		return fmt.Errorf("field %s takes no argument, got [%s]: %w", f.Name, arg, ErrFieldArg)
+	case arg == "":
+		return fmt.Errorf("field %s: empty argument: %w", f.Name, ErrFieldArg)
+	case f.Arg == ArgIndex:
+		if _, err := strconv.ParseUint(arg, 10, 64); err != nil {
+			return fmt.Errorf("field %s: argument %q is not a non-negative integer: %w", f.Name, arg, ErrFieldArg)
+		}
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package k8saudit
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 
 // ErrFieldArg is wrapped by the errors Source.Extractor returns for a known
 // field with a missing, superfluous or malformed argument.
-var ErrFieldArg = errors.New("bad field argument")
+var ErrFieldArg = event.ErrFieldArg
 
 // Source is the k8s_audit event source. Its tables are shared and
 // read-only; NewSource returns a ready one.
@@ -61,20 +60,15 @@ func (*Source) Extractor(name, arg string, hasArg bool) (event.Extractor, error)
 
 // checkArg validates the argument of f.
 func checkArg(f event.Field, arg string, hasArg bool) error {
-	switch {
-	case !hasArg && f.ArgRequired:
-		ex := f.Name + "[KEY]"
-		if strings.HasSuffix(f.Name, ".value") {
-			ex = f.Name + "[/json/pointer]"
-		}
-		return fmt.Errorf("field %s requires an argument, as in %s: %w", f.Name, ex, ErrFieldArg)
-	case !hasArg:
-		return nil
-	case f.Arg == event.ArgNone:
-		return fmt.Errorf("field %s takes no argument, got [%s]: %w", f.Name, arg, ErrFieldArg)
-	case arg == "":
-		return fmt.Errorf("field %s: empty argument: %w", f.Name, ErrFieldArg)
-	case f.Arg == event.ArgIndex:
+	ex := f.Name + "[KEY]"
+	if strings.HasSuffix(f.Name, ".value") {
+		ex = f.Name + "[/json/pointer]"
+	}
+	if err := event.CheckArg(f, arg, hasArg, ex); err != nil {
+		return err
+	}
+	// Indexes are converted with strconv.Atoi: keep them in 31 bits.
+	if hasArg && f.Arg == event.ArgIndex {
 		if _, err := strconv.ParseUint(arg, 10, 31); err != nil {
 			return fmt.Errorf("field %s: argument %q is not a non-negative integer: %w", f.Name, arg, ErrFieldArg)
 		}

@@ -258,7 +258,7 @@ func TestDiagnostics(t *testing.T) {
 		{"bad regex", ruleWith(`t.str regex "a("`), []string{"invalid regular expression"}},
 		{"engine version", "- required_engine_version: 999\n", []string{"f0.yaml:1:28: error: required_engine_version '999': rules require engine version 999"}},
 		{"macro syntax", "- macro: m\n  condition: t.str = = a\n", []string{"f0.yaml:2:24: error: macro 'm': unexpected \"a\" after end of expression"}},
-		{"argument", ruleWith("t.arg = 1"), []string{"field 't.arg': requires an argument"}},
+		{"argument", ruleWith("t.arg = 1"), []string{"field 't.arg': field t.arg requires an argument, as in t.arg[KEY]"}},
 		{"exception arity", "- rule: r\n  desc: d\n  condition: t.str = a\n  output: o\n  priority: info\n  source: test\n  exceptions:\n   - name: e\n     fields: [t.str, t.num]\n     values: [[a]]\n", []string{"exception e: each value must be a list of 2 items"}},
 		{"condition and output both reported", "- rule: r\n  desc: d\n  condition: t.nope = 1\n  output: \"x %t.str %t.zzz\"\n  priority: info\n  source: test\n",
 			[]string{"f0.yaml:3:14: error: rule 'r': unknown field 't.nope'", "f0.yaml:4:22: error: rule 'r': output: unknown field 't.zzz' for source test"}},

@@ -46,11 +46,8 @@ func (testSource) Extractor(name, arg string, hasArg bool) (event.Extractor, err
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, event.ErrUnknownField)
 	}
-	if hasArg && f.Arg == event.ArgNone {
-		return nil, fmt.Errorf("takes no argument")
-	}
-	if !hasArg && f.ArgRequired {
-		return nil, fmt.Errorf("requires an argument")
+	if err := event.CheckArg(f, arg, hasArg, name+"[KEY]"); err != nil {
+		return nil, err
 	}
 	key := name
 	if hasArg {

@@ -9,7 +9,6 @@
 package sysevent
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -26,7 +25,7 @@ const TypeField = "evt.type"
 
 // ErrFieldArg is wrapped by the errors Source.Extractor returns for a known
 // field with a missing, superfluous or malformed argument.
-var ErrFieldArg = errors.New("bad field argument")
+var ErrFieldArg = event.ErrFieldArg
 
 // fieldIndex maps a field name to its index in fieldTable. Built once at
 // init, then read-only.
@@ -144,17 +143,8 @@ func lookup(name string) (f event.Field, arg string, dotted, ok bool) {
 
 // checkArg validates the argument of f.
 func checkArg(f event.Field, arg string, hasArg bool) error {
-	switch {
-	case !hasArg && f.ArgRequired:
-		return fmt.Errorf("field %s requires an argument, as in %s: %w", f.Name, argExample(f), ErrFieldArg)
-	case !hasArg:
-		return nil
-	case f.Arg == event.ArgNone:
-		return fmt.Errorf("field %s takes no argument, got [%s]: %w", f.Name, arg, ErrFieldArg)
-	case arg == "":
-		return fmt.Errorf("field %s: empty argument: %w", f.Name, ErrFieldArg)
-	case f.Arg == event.ArgIndex && !isIndex(arg):
-		return fmt.Errorf("field %s: argument %q is not a non-negative integer: %w", f.Name, arg, ErrFieldArg)
+	if err := event.CheckArg(f, arg, hasArg, argExample(f)); err != nil || !hasArg {
+		return err
 	}
 	switch f.Name {
 	case "evt.arg":
