@@ -121,7 +121,7 @@ var transformCodes = map[string]transform{
 // getter extracts a (possibly transformed) field into a buffer.
 type getter struct {
 	ext  event.Extractor
-	tfs  []transform // applied in order
+	tfs  []transform // applied in order; never tfLen
 	typ  event.FieldType
 	list bool
 }
@@ -137,10 +137,8 @@ func (g *getter) get(c *evalCtx, buf *[]event.Value) []event.Value {
 }
 
 func applyTransform(c *evalCtx, t transform, vals []event.Value) []event.Value {
+	// len() never gets here: the compiler turns it into check.lenOf.
 	switch t {
-	case tfLen:
-		// len of a list is its element count, set as the single value.
-		return vals // handled by lenGetter wrapper; see getter compile
 	case tfBasename:
 		for i := range vals {
 			vals[i].Str = basename(vals[i].Str)

@@ -562,7 +562,7 @@ func (l *loader) loadRule(file string, m *mapping, p pos) {
 			}
 			return ov[k]
 		}
-		l.mergeRule(file, prev, m, mode)
+		l.setRuleKeys(file, prev, m, mode)
 		return
 	}
 
@@ -586,10 +586,6 @@ func (l *loader) loadRule(file string, m *mapping, p pos) {
 	}
 	l.rules[name] = r
 	l.order = append(l.order, r)
-}
-
-func (l *loader) mergeRule(file string, r *ruleDef, m *mapping, mode func(string) string) {
-	l.setRuleKeys(file, r, m, mode)
 }
 
 func (l *loader) boolKey(m *mapping, key, itemType, name string) (bool, bool) {
