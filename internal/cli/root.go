@@ -55,7 +55,8 @@ func run(ctx context.Context, args []string, info BuildInfo, stdin io.Reader, st
 		return 0
 	}
 	var ee *ExitError
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
+	// cobra's own error for an unknown subcommand is a usage error too.
+	if strings.HasPrefix(err.Error(), "unknown command") {
 		err = &ExitError{Code: 2, Err: err}
 	}
 	if errors.As(err, &ee) {
@@ -88,7 +89,24 @@ func newRoot(info BuildInfo) *cobra.Command {
 		newRunCmd(),
 		newDBCmd(),
 	)
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes the argument checks of cmd and its subcommands exit 2,
+// like every other usage error.
+func argsAreUsage(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		argsAreUsage(c)
+	}
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			return nil
+		}
+	}
 }
 
 func newVersionCmd(info BuildInfo) *cobra.Command {
