@@ -59,7 +59,7 @@ type Fanout struct {
 	interval time.Duration
 	outs     []*fanoutSink
 
-	mu     sync.RWMutex // guards closed against Send on closed queues
+	mu     sync.Mutex // guards closed against Send on closed queues, and orders Sends
 	closed bool
 
 	ctx    context.Context // passed to sinks; cancelled when Close gives up
@@ -131,7 +131,9 @@ func NewFanout(cfg FanoutConfig, outputs ...Output) (*Fanout, error) {
 }
 
 // Send queues a for every sink and returns without waiting for delivery. A
-// sink whose queue is full drops a. The alert must not be modified after
+// sink whose queue is full drops a. Concurrent Sends are serialized (each
+// only enqueues, never blocks), so every sink receives alerts in the same
+// order. The alert must not be modified after
 // Send. Send returns ErrClosed after Close has begun.
 func (f *Fanout) Send(ctx context.Context, a *Alert) error {
 	if a == nil {
@@ -140,8 +142,8 @@ func (f *Fanout) Send(ctx context.Context, a *Alert) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closed {
 		return ErrClosed
 	}

@@ -110,6 +110,32 @@ func TestFanoutOrderPerSink(t *testing.T) {
 	}
 }
 
+// Concurrent senders: every sink receives the alerts in the same order.
+func TestFanoutSameOrderAcrossSinks(t *testing.T) {
+	const senders, each = 8, 500
+	var a, b bytes.Buffer
+	f, err := NewFanout(FanoutConfig{QueueSize: senders * each},
+		Output{"a", NewWriterSink(&a, FormatJSON)},
+		Output{"b", NewWriterSink(&b, FormatJSON)},
+	)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				require.NoError(t, f.Send(context.Background(), numbered(g*each+i)))
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, f.Close(context.Background()))
+	got := seqs(t, a.Bytes())
+	require.Len(t, got, senders*each)
+	require.Equal(t, got, seqs(t, b.Bytes()))
+}
+
 func TestFanoutOverflowBlockedSink(t *testing.T) {
 	const queue, extra = 4, 10
 	pr, pw := io.Pipe() // nobody reads yet: writes block
