@@ -33,6 +33,14 @@ type FanoutConfig struct {
 type Output struct {
 	Name string
 	Sink Sink
+	// QueueSize, when positive, overrides FanoutConfig.QueueSize for this
+	// sink.
+	QueueSize int
+	// Accept, when set, is asked by Send whether the sink wants an alert;
+	// refused alerts are not queued and are counted in Filtered. It runs
+	// on the caller's goroutine, so it must be fast and safe for
+	// concurrent use.
+	Accept func(*Alert) bool
 }
 
 // SinkStats are the counters of one sink of a Fanout.
@@ -45,6 +53,8 @@ type SinkStats struct {
 	Dropped uint64
 	// Errors counts alerts whose Send returned an error.
 	Errors uint64
+	// Filtered counts alerts the output's Accept refused.
+	Filtered uint64
 	// Queued is the number of alerts waiting now.
 	Queued int
 }
@@ -67,15 +77,16 @@ type Fanout struct {
 }
 
 type fanoutSink struct {
-	name  string
-	sink  Sink
-	queue chan *Alert
-	done  chan struct{}
+	name   string
+	sink   Sink
+	accept func(*Alert) bool
+	queue  chan *Alert
+	done   chan struct{}
 
-	sent, dropped, errors atomic.Uint64
-	lastDropLog           atomic.Int64 // unix nanoseconds
-	lastErrLog            atomic.Int64
-	closeErr              error // set before done is closed
+	sent, dropped, errors, filtered atomic.Uint64
+	lastDropLog                     atomic.Int64 // unix nanoseconds
+	lastErrLog                      atomic.Int64
+	closeErr                        error // set before done is closed
 }
 
 // NewFanout starts one goroutine per output and returns the fanout. Names
@@ -109,6 +120,8 @@ func NewFanout(cfg FanoutConfig, outputs ...Output) (*Fanout, error) {
 			return nil, fmt.Errorf("alert fanout: output %q: duplicate name", o.Name)
 		case o.Sink == nil:
 			return nil, fmt.Errorf("alert fanout: output %q: nil sink", o.Name)
+		case o.QueueSize < 0:
+			return nil, fmt.Errorf("alert fanout: output %q: negative queue size %d", o.Name, o.QueueSize)
 		}
 		seen[o.Name] = true
 	}
@@ -118,11 +131,16 @@ func NewFanout(cfg FanoutConfig, outputs ...Output) (*Fanout, error) {
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	for _, o := range outputs {
+		qs := cfg.QueueSize
+		if o.QueueSize > 0 {
+			qs = o.QueueSize
+		}
 		fs := &fanoutSink{
-			name:  o.Name,
-			sink:  o.Sink,
-			queue: make(chan *Alert, cfg.QueueSize),
-			done:  make(chan struct{}),
+			name:   o.Name,
+			sink:   o.Sink,
+			accept: o.Accept,
+			queue:  make(chan *Alert, qs),
+			done:   make(chan struct{}),
 		}
 		f.outs = append(f.outs, fs)
 		go f.run(fs)
@@ -148,6 +166,10 @@ func (f *Fanout) Send(ctx context.Context, a *Alert) error {
 		return ErrClosed
 	}
 	for _, o := range f.outs {
+		if o.accept != nil && !o.accept(a) {
+			o.filtered.Add(1)
+			continue
+		}
 		select {
 		case o.queue <- a:
 		default:
@@ -200,11 +222,12 @@ func (f *Fanout) Stats() []SinkStats {
 	st := make([]SinkStats, len(f.outs))
 	for i, o := range f.outs {
 		st[i] = SinkStats{
-			Name:    o.name,
-			Sent:    o.sent.Load(),
-			Dropped: o.dropped.Load(),
-			Errors:  o.errors.Load(),
-			Queued:  len(o.queue),
+			Name:     o.name,
+			Sent:     o.sent.Load(),
+			Dropped:  o.dropped.Load(),
+			Errors:   o.errors.Load(),
+			Filtered: o.filtered.Load(),
+			Queued:   len(o.queue),
 		}
 	}
 	return st

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -79,9 +80,9 @@ func TestFanoutOrderPerSink(t *testing.T) {
 			require.NoError(t, err)
 			var a, b bytes.Buffer
 			f, err := NewFanout(FanoutConfig{QueueSize: tt.queueSize},
-				Output{"a", NewWriterSink(&a, FormatJSON)},
-				Output{"file", file},
-				Output{"b", NewWriterSink(&b, FormatJSON)},
+				Output{Name: "a", Sink: NewWriterSink(&a, FormatJSON)},
+				Output{Name: "file", Sink: file},
+				Output{Name: "b", Sink: NewWriterSink(&b, FormatJSON)},
 			)
 			require.NoError(t, err)
 			for i := range tt.n {
@@ -115,8 +116,8 @@ func TestFanoutSameOrderAcrossSinks(t *testing.T) {
 	const senders, each = 8, 500
 	var a, b bytes.Buffer
 	f, err := NewFanout(FanoutConfig{QueueSize: senders * each},
-		Output{"a", NewWriterSink(&a, FormatJSON)},
-		Output{"b", NewWriterSink(&b, FormatJSON)},
+		Output{Name: "a", Sink: NewWriterSink(&a, FormatJSON)},
+		Output{Name: "b", Sink: NewWriterSink(&b, FormatJSON)},
 	)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -143,8 +144,8 @@ func TestFanoutOverflowBlockedSink(t *testing.T) {
 	var fast bytes.Buffer
 	var logs lockedBuffer
 	f, err := NewFanout(FanoutConfig{QueueSize: queue, DropLogInterval: time.Hour, Logger: testLogger(&logs)},
-		Output{"fast", NewWriterSink(&fast, FormatJSON)},
-		Output{"blocked", NewWriterSink(pw, FormatJSON)},
+		Output{Name: "fast", Sink: NewWriterSink(&fast, FormatJSON)},
+		Output{Name: "blocked", Sink: NewWriterSink(pw, FormatJSON)},
 	)
 	require.NoError(t, err)
 
@@ -185,7 +186,7 @@ func TestFanoutOverflowBlockedSink(t *testing.T) {
 
 func TestFanoutCloseDeadline(t *testing.T) {
 	pr, pw := io.Pipe()
-	f, err := NewFanout(FanoutConfig{QueueSize: 8}, Output{"stuck", NewWriterSink(pw, FormatJSON)})
+	f, err := NewFanout(FanoutConfig{QueueSize: 8}, Output{Name: "stuck", Sink: NewWriterSink(pw, FormatJSON)})
 	require.NoError(t, err)
 	for i := range 3 {
 		require.NoError(t, f.Send(context.Background(), numbered(i)))
@@ -217,7 +218,7 @@ func TestFanoutSendErrorsCounted(t *testing.T) {
 	require.NoError(t, pr.CloseWithError(errors.New("broken")))
 	var logs lockedBuffer
 	f, err := NewFanout(FanoutConfig{DropLogInterval: time.Hour, Logger: testLogger(&logs)},
-		Output{"broken", NewWriterSink(pw, FormatJSON)})
+		Output{Name: "broken", Sink: NewWriterSink(pw, FormatJSON)})
 	require.NoError(t, err)
 	for i := range 5 {
 		require.NoError(t, f.Send(context.Background(), numbered(i)))
@@ -231,7 +232,7 @@ func TestFanoutSendErrorsCounted(t *testing.T) {
 func TestFanoutConcurrentSend(t *testing.T) {
 	const senders, each = 8, 300
 	var a bytes.Buffer
-	f, err := NewFanout(FanoutConfig{QueueSize: 64}, Output{"a", NewWriterSink(&a, FormatText)}, Output{"null", NewWriterSink(io.Discard, FormatJSON)})
+	f, err := NewFanout(FanoutConfig{QueueSize: 64}, Output{Name: "a", Sink: NewWriterSink(&a, FormatText)}, Output{Name: "null", Sink: NewWriterSink(io.Discard, FormatJSON)})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range senders {
@@ -252,8 +253,38 @@ func TestFanoutConcurrentSend(t *testing.T) {
 	require.Equal(t, int(statsOf(t, f, "a").Sent), strings.Count(a.String(), "\n"))
 }
 
+func TestFanoutAcceptAndQueueSize(t *testing.T) {
+	var warn, all bytes.Buffer
+	pr, pw := io.Pipe() // never read: the "stuck" sink blocks on its first alert
+	defer pr.Close()
+	onlyWarning := func(a *Alert) bool { return a.Priority == "Warning" }
+	f, err := NewFanout(FanoutConfig{QueueSize: 100},
+		Output{Name: "warn", Sink: NewWriterSink(&warn, FormatText), Accept: onlyWarning},
+		Output{Name: "all", Sink: NewWriterSink(&all, FormatText)},
+		Output{Name: "stuck", Sink: NewWriterSink(pw, FormatText), QueueSize: 2})
+	require.NoError(t, err)
+	for i, p := range []string{"Warning", "Notice", "Warning", "Debug", "Warning", "Error"} {
+		require.NoError(t, f.Send(context.Background(), &Alert{Time: ts, Priority: p, Rule: fmt.Sprint(i)}))
+		if i == 0 { // let the stuck sink take the first alert into its Send
+			require.Eventually(t, func() bool { return statsOf(t, f, "stuck").Queued == 0 }, 5*time.Second, time.Millisecond)
+		}
+	}
+	// The stuck sink holds one alert in Send and two in its queue of 2.
+	st := statsOf(t, f, "stuck")
+	require.Equal(t, uint64(3), st.Dropped)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.Error(t, f.Close(ctx))
+	require.Equal(t, SinkStats{Name: "warn", Sent: 3, Filtered: 3}, statsOf(t, f, "warn"))
+	require.Equal(t, SinkStats{Name: "all", Sent: 6}, statsOf(t, f, "all"))
+	require.Equal(t, 3, strings.Count(warn.String(), ": Warning "))
+	require.Equal(t, 6, strings.Count(all.String(), "\n"))
+	_, err = NewFanout(FanoutConfig{}, Output{Name: "neg", Sink: NewWriterSink(io.Discard, FormatJSON), QueueSize: -1})
+	require.ErrorContains(t, err, `output "neg": negative queue size -1`)
+}
+
 func TestFanoutSendInput(t *testing.T) {
-	f, err := NewFanout(FanoutConfig{}, Output{"null", NewWriterSink(io.Discard, FormatJSON)})
+	f, err := NewFanout(FanoutConfig{}, Output{Name: "null", Sink: NewWriterSink(io.Discard, FormatJSON)})
 	require.NoError(t, err)
 	defer f.Close(context.Background())
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -284,11 +315,11 @@ func TestNewFanoutErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no outputs", FanoutConfig{}, nil, "alert fanout: no outputs"},
-		{"negative queue", FanoutConfig{QueueSize: -1}, []Output{{"a", ok}}, "negative queue size -1"},
-		{"negative interval", FanoutConfig{DropLogInterval: -time.Second}, []Output{{"a", ok}}, "negative drop log interval -1s"},
-		{"empty name", FanoutConfig{}, []Output{{"a", ok}, {"", ok}}, "output 1: empty name"},
-		{"duplicate", FanoutConfig{}, []Output{{"a", ok}, {"a", ok}}, `output "a": duplicate name`},
-		{"nil sink", FanoutConfig{}, []Output{{"a", nil}}, `output "a": nil sink`},
+		{"negative queue", FanoutConfig{QueueSize: -1}, []Output{{Name: "a", Sink: ok}}, "negative queue size -1"},
+		{"negative interval", FanoutConfig{DropLogInterval: -time.Second}, []Output{{Name: "a", Sink: ok}}, "negative drop log interval -1s"},
+		{"empty name", FanoutConfig{}, []Output{{Name: "a", Sink: ok}, {Name: "", Sink: ok}}, "output 1: empty name"},
+		{"duplicate", FanoutConfig{}, []Output{{Name: "a", Sink: ok}, {Name: "a", Sink: ok}}, `output "a": duplicate name`},
+		{"nil sink", FanoutConfig{}, []Output{{Name: "a", Sink: nil}}, `output "a": nil sink`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,8 +332,8 @@ func TestNewFanoutErrors(t *testing.T) {
 
 func BenchmarkFanoutSend(b *testing.B) {
 	f, err := NewFanout(FanoutConfig{QueueSize: 4096},
-		Output{"a", NewWriterSink(io.Discard, FormatJSON)},
-		Output{"b", NewWriterSink(io.Discard, FormatText)})
+		Output{Name: "a", Sink: NewWriterSink(io.Discard, FormatJSON)},
+		Output{Name: "b", Sink: NewWriterSink(io.Discard, FormatText)})
 	if err != nil {
 		b.Fatal(err)
 	}
