@@ -32,9 +32,9 @@ type SyslogConfig struct {
 	// Hostname is the HOSTNAME of messages whose alert has none; default
 	// this machine's name.
 	Hostname string
-	// Format of the MSG part: alert.FormatText (Falco's text line, the
-	// default here) or alert.FormatJSON.
-	Format alert.Format
+	// JSON makes MSG Falco's json_output object; by default it is Falco's
+	// text line.
+	JSON bool
 	// Timeout bounds connecting and one write. Default DefaultTimeout.
 	Timeout time.Duration
 	// Retry is the retry policy; a failed write reconnects.
@@ -211,7 +211,11 @@ func (s *Syslog) dial(ctx context.Context) error {
 // Send writes a, reconnecting and retrying per the policy.
 func (s *Syslog) Send(ctx context.Context, a *alert.Alert) error {
 	var err error
-	if s.buf, err = AppendSyslog(s.buf[:0], a, s.facility, s.hostname, s.cfg.AppName, s.procID, s.cfg.Format); err != nil {
+	f := alert.FormatText
+	if s.cfg.JSON {
+		f = alert.FormatJSON
+	}
+	if s.buf, err = AppendSyslog(s.buf[:0], a, s.facility, s.hostname, s.cfg.AppName, s.procID, f); err != nil {
 		return err
 	}
 	msgLen := len(s.buf)
