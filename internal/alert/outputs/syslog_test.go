@@ -2,8 +2,8 @@ package outputs
 
 import (
 	"bufio"
-	"io"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
