@@ -21,6 +21,15 @@ const (
 	TypeOSRelease Type = "os-release"
 	TypeDpkg      Type = "dpkg"
 	TypeGoBinary  Type = "gobinary"
+	TypeApk       Type = "apk"
+	TypeRPM       Type = "rpm"
+	TypeGoMod     Type = "gomod"
+	TypeNpm       Type = "npm"
+	TypePython    Type = "python"
+	TypeJava      Type = "java"
+	TypeRuby      Type = "ruby"
+	TypePHP       Type = "php"
+	TypeCargo     Type = "cargo"
 )
 
 // Analyzer inspects files selected by Wanted. Version changes whenever the
@@ -68,7 +77,9 @@ type Package struct {
 	PURL          string
 	FilePath      string // file the package was found in
 	Layer         string // digest of the image layer holding FilePath, when scanned from an image
-	Indirect      bool   // go: a dependency rather than the main module
+	Indirect      bool   // go: a dependency rather than the main module; gomod: a "// indirect" requirement
+	Dev           bool   // a development-only dependency (npm, Pipfile, poetry, composer packages-dev)
+	Ecosystem     string // OSV ecosystem of language packages ("npm", "PyPI", "Maven", ...); empty for OS packages
 }
 
 // PURL formats a package URL (https://github.com/package-url/purl-spec):
