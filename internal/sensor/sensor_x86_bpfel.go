@@ -19,47 +19,167 @@ const (
 	sensorEventFlagEVENT_FLAG_FILENAME_TRUNCATED sensorEventFlag = 1
 	sensorEventFlagEVENT_FLAG_ARGS_TRUNCATED     sensorEventFlag = 2
 	sensorEventFlagEVENT_FLAG_ARGS_UNREADABLE    sensorEventFlag = 4
+	sensorEventFlagEVENT_FLAG_ENV_TRUNCATED      sensorEventFlag = 8
+	sensorEventFlagEVENT_FLAG_EXE_UPPER_LAYER    sensorEventFlag = 16
+	sensorEventFlagEVENT_FLAG_EXE_MEMFD          sensorEventFlag = 32
+	sensorEventFlagEVENT_FLAG_IS_THREAD          sensorEventFlag = 64
+	sensorEventFlagEVENT_FLAG_FD_INFO            sensorEventFlag = 128
+	sensorEventFlagEVENT_FLAG_SOCK_INFO          sensorEventFlag = 256
+	sensorEventFlagEVENT_FLAG_PATH_TRUNCATED     sensorEventFlag = 512
+	sensorEventFlagEVENT_FLAG_EXE_WRITABLE       sensorEventFlag = 1024
 )
 
 type sensorEventKind uint32
 
 const (
-	sensorEventKindEVENT_KIND_EXEC sensorEventKind = 1
-	sensorEventKindEVENT_KIND_EXIT sensorEventKind = 2
+	sensorEventKindEVENT_KIND_EXEC    sensorEventKind = 1
+	sensorEventKindEVENT_KIND_EXIT    sensorEventKind = 2
+	sensorEventKindEVENT_KIND_SYSCALL sensorEventKind = 3
+	sensorEventKindEVENT_KIND_FORK    sensorEventKind = 4
 )
 
 type sensorExecEvent struct {
+	_                structs.HostLayout
+	Kind             uint32
+	Pid              uint32
+	CgroupId         uint64
+	StartTimeNs      uint64
+	Ts               uint64
+	Tgid             uint32
+	Ppid             uint32
+	Uid              uint32
+	Gid              uint32
+	Euid             uint32
+	Egid             uint32
+	Loginuid         uint32
+	Tty              uint32
+	ExitCode         uint32
+	Flags            uint32
+	Vpid             uint32
+	Sid              uint32
+	Pgid             uint32
+	SyscallNr        uint16
+	FilenameLen      uint16
+	ArgsLen          uint16
+	EnvLen           uint16
+	ExeLen           uint16
+	CwdLen           uint16
+	CapPermitted     uint64
+	CapEffective     uint64
+	CapInheritable   uint64
+	ExeIno           uint64
+	ExeCtimeNs       uint64
+	ExeMtimeNs       uint64
+	PidnsInitStartNs uint64
+	Comm             [16]int8
+	Filename         [256]int8
+	Args             [4096]int8
+	Env              [2048]int8
+	Exe              [4352]int8
+	Cwd              [4352]int8
+}
+
+type sensorForkEvent struct {
 	_           structs.HostLayout
-	CgroupId    uint64
-	StartTimeNs uint64
 	Kind        uint32
 	Pid         uint32
+	CgroupId    uint64
+	StartTimeNs uint64
+	Ts          uint64
 	Tgid        uint32
-	Ppid        uint32
+	ChildPid    uint32
+	ChildTgid   uint32
+	Flags       uint32
+	ChildVpid   uint32
+	Pad         uint32
+}
+
+type sensorPathBuf struct {
+	_   structs.HostLayout
+	Buf [8192]int8
+}
+
+type sensorScDesc struct {
+	_           structs.HostLayout
+	Flags       uint8
+	StrMask     uint8
+	FdArg       uint8
+	SockaddrArg uint8
+	SockaddrLen uint8
+	Pad         [3]uint8
+}
+
+type sensorScFlag uint32
+
+const (
+	sensorScFlagSC_ENABLED         sensorScFlag = 1
+	sensorScFlagSC_FD_RET          sensorScFlag = 2
+	sensorScFlagSC_FD_PATH         sensorScFlag = 4
+	sensorScFlagSC_SOCKADDR_LENPTR sensorScFlag = 8
+	sensorScFlagSC_SKIP_SUCCESS    sensorScFlag = 16
+	sensorScFlagSC_PIPE            sensorScFlag = 32
+)
+
+type sensorScratch struct {
+	_   structs.HostLayout
+	Buf [16384]uint8
+}
+
+type sensorSyscallEvent struct {
+	_           structs.HostLayout
+	Kind        uint32
+	Pid         uint32
+	CgroupId    uint64
+	Ts          uint64
+	Tgid        uint32
 	Uid         uint32
 	Gid         uint32
-	ExitCode    uint32
-	FilenameLen uint16
-	ArgsLen     uint16
 	Flags       uint32
-	Pad         uint32
-	Comm        [16]int8
-	Filename    [256]int8
-	Args        [256]int8
+	Ret         int64
+	Args        [6]uint64
+	Nr          uint16
+	StrLen      [3]uint16
+	PathLen     uint16
+	SockaddrLen uint16
+	FdMode      uint16
+	SkFamily    uint16
+	SkType      uint16
+	SkProto     uint16
+	SkSport     uint16
+	SkDport     uint16
+	FdFlags     uint32
+	FdDev       uint32
+	FdIno       uint64
+	PipeFds     [2]uint32
+	SkSaddr     [16]uint8
+	SkDaddr     [16]uint8
+	Sockaddr    [112]uint8
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sensorMapDrops           = "drops"
-	sensorMapEvents          = "events"
-	sensorMapIgnoreTgids     = "ignore_tgids"
-	sensorProgHandleExec     = "handle_exec"
-	sensorProgHandleExit     = "handle_exit"
-	sensorVarUnusedEventFlag = "unused_event_flag"
-	sensorVarUnusedEventKind = "unused_event_kind"
-	sensorVarUnusedExecEvent = "unused_exec_event"
+	sensorMapDrops              = "drops"
+	sensorMapEvents             = "events"
+	sensorMapExecScratch        = "exec_scratch"
+	sensorMapIgnoreTgids        = "ignore_tgids"
+	sensorMapPathScratch        = "path_scratch"
+	sensorMapScratchMap         = "scratch_map"
+	sensorMapSubmitted          = "submitted"
+	sensorMapSyscalls           = "syscalls"
+	sensorProgHandleExec        = "handle_exec"
+	sensorProgHandleExit        = "handle_exit"
+	sensorProgHandleFork        = "handle_fork"
+	sensorProgHandleSysExit     = "handle_sys_exit"
+	sensorVarUnusedEventFlag    = "unused_event_flag"
+	sensorVarUnusedEventKind    = "unused_event_kind"
+	sensorVarUnusedExecEvent    = "unused_exec_event"
+	sensorVarUnusedForkEvent    = "unused_fork_event"
+	sensorVarUnusedScDesc       = "unused_sc_desc"
+	sensorVarUnusedScFlag       = "unused_sc_flag"
+	sensorVarUnusedSyscallEvent = "unused_syscall_event"
+	sensorVarWakeupBytes        = "wakeup_bytes"
 )
 
 // loadSensor returns the embedded CollectionSpec for sensor.
@@ -104,8 +224,10 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
-	HandleExec *ebpf.ProgramSpec `ebpf:"handle_exec"`
-	HandleExit *ebpf.ProgramSpec `ebpf:"handle_exit"`
+	HandleExec    *ebpf.ProgramSpec `ebpf:"handle_exec"`
+	HandleExit    *ebpf.ProgramSpec `ebpf:"handle_exit"`
+	HandleFork    *ebpf.ProgramSpec `ebpf:"handle_fork"`
+	HandleSysExit *ebpf.ProgramSpec `ebpf:"handle_sys_exit"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
@@ -114,16 +236,26 @@ type sensorProgramSpecs struct {
 type sensorMapSpecs struct {
 	Drops       *ebpf.MapSpec `ebpf:"drops"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	ExecScratch *ebpf.MapSpec `ebpf:"exec_scratch"`
 	IgnoreTgids *ebpf.MapSpec `ebpf:"ignore_tgids"`
+	PathScratch *ebpf.MapSpec `ebpf:"path_scratch"`
+	ScratchMap  *ebpf.MapSpec `ebpf:"scratch_map"`
+	Submitted   *ebpf.MapSpec `ebpf:"submitted"`
+	Syscalls    *ebpf.MapSpec `ebpf:"syscalls"`
 }
 
 // sensorVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorVariableSpecs struct {
-	UnusedEventFlag *ebpf.VariableSpec `ebpf:"unused_event_flag"`
-	UnusedEventKind *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedEventFlag    *ebpf.VariableSpec `ebpf:"unused_event_flag"`
+	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedExecEvent    *ebpf.VariableSpec `ebpf:"unused_exec_event"`
+	UnusedForkEvent    *ebpf.VariableSpec `ebpf:"unused_fork_event"`
+	UnusedScDesc       *ebpf.VariableSpec `ebpf:"unused_sc_desc"`
+	UnusedScFlag       *ebpf.VariableSpec `ebpf:"unused_sc_flag"`
+	UnusedSyscallEvent *ebpf.VariableSpec `ebpf:"unused_syscall_event"`
+	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // sensorObjects contains all objects after they have been loaded into the kernel.
@@ -148,14 +280,24 @@ func (o *sensorObjects) Close() error {
 type sensorMaps struct {
 	Drops       *ebpf.Map `ebpf:"drops"`
 	Events      *ebpf.Map `ebpf:"events"`
+	ExecScratch *ebpf.Map `ebpf:"exec_scratch"`
 	IgnoreTgids *ebpf.Map `ebpf:"ignore_tgids"`
+	PathScratch *ebpf.Map `ebpf:"path_scratch"`
+	ScratchMap  *ebpf.Map `ebpf:"scratch_map"`
+	Submitted   *ebpf.Map `ebpf:"submitted"`
+	Syscalls    *ebpf.Map `ebpf:"syscalls"`
 }
 
 func (m *sensorMaps) Close() error {
 	return _SensorClose(
 		m.Drops,
 		m.Events,
+		m.ExecScratch,
 		m.IgnoreTgids,
+		m.PathScratch,
+		m.ScratchMap,
+		m.Submitted,
+		m.Syscalls,
 	)
 }
 
@@ -163,23 +305,32 @@ func (m *sensorMaps) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorVariables struct {
-	UnusedEventFlag *ebpf.Variable `ebpf:"unused_event_flag"`
-	UnusedEventKind *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedEventFlag    *ebpf.Variable `ebpf:"unused_event_flag"`
+	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedExecEvent    *ebpf.Variable `ebpf:"unused_exec_event"`
+	UnusedForkEvent    *ebpf.Variable `ebpf:"unused_fork_event"`
+	UnusedScDesc       *ebpf.Variable `ebpf:"unused_sc_desc"`
+	UnusedScFlag       *ebpf.Variable `ebpf:"unused_sc_flag"`
+	UnusedSyscallEvent *ebpf.Variable `ebpf:"unused_syscall_event"`
+	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // sensorPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
-	HandleExec *ebpf.Program `ebpf:"handle_exec"`
-	HandleExit *ebpf.Program `ebpf:"handle_exit"`
+	HandleExec    *ebpf.Program `ebpf:"handle_exec"`
+	HandleExit    *ebpf.Program `ebpf:"handle_exit"`
+	HandleFork    *ebpf.Program `ebpf:"handle_fork"`
+	HandleSysExit *ebpf.Program `ebpf:"handle_sys_exit"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
 		p.HandleExec,
 		p.HandleExit,
+		p.HandleFork,
+		p.HandleSysExit,
 	)
 }
 
