@@ -2,6 +2,10 @@
 # Installs what Vigil's build and tests need and is missing: the Debian
 # packages named as arguments, a Go toolchain, and the Go modules.
 set -euo pipefail
+# Packages the tests need whatever the caller passes: busybox-static
+# (internal/proctree runs a statically linked busybox in a chroot, from an
+# overlay and from a memfd).
+set -- "$@" busybox-static
 export PATH=/usr/local/go/bin:$PATH
 
 missing=()
