@@ -35,7 +35,7 @@ func TestExampleConfig(t *testing.T) {
 	file := c.Outputs[1]
 	require.Equal(t, outputs.FileConfig{Path: "/var/log/vigil/alerts.jsonl", MaxSize: 100 << 20, MaxFiles: 5, Format: alert.FormatJSON}, file.File)
 	wh := c.Outputs[2]
-	require.Equal(t, path+":43:5", wh.Pos)
+	require.Equal(t, path+":45:5", wh.Pos)
 	require.Equal(t, "notice", wh.MinPriority)
 	require.Equal(t, outputs.WebhookConfig{
 		HTTP: outputs.HTTP{
