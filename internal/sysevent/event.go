@@ -51,12 +51,16 @@ type Event struct {
 	PrevTime int64
 
 	// scratch holds text rendered during extraction (flags, addresses);
-	// reset by Reset, so that extraction allocates nothing in steady state.
+	// reset by Reset and SetType, so that extraction allocates nothing in
+	// steady state. Rendered strings point into it and stay valid until
+	// then: it only grows within one event.
 	scratch []byte
+	// keys is reused to sort label keys.
+	keys []string
 }
 
 // MaxParams is the most arguments an event carries.
-const MaxParams = 8
+const MaxParams = 32
 
 var _ event.Event = (*Event)(nil)
 
@@ -72,8 +76,10 @@ func (e *Event) Timestamp() int64 { return e.Time }
 // Reset clears e for reuse, keeping its buffers.
 func (e *Event) Reset() {
 	scratch := e.scratch[:0]
+	keys := e.keys[:0]
 	params := e.Params
 	*e = Event{}
+	e.keys = keys
 	for i := range params {
 		params[i].Str = ""
 		params[i].Bytes = params[i].Bytes[:0]
@@ -129,6 +135,9 @@ const (
 	ParamUID                            // user id
 	ParamGID                            // group id
 	ParamSigType                        // signal number rendered as SIGKILL...
+	// ParamRelPath is a path (Str) relative to the directory descriptor
+	// of the nearest ParamFD argument before it (AT_FDCWD: the cwd).
+	ParamRelPath
 )
 
 // Param is one event argument.
@@ -195,6 +204,7 @@ type Process struct {
 	UID, GID, EUID, EGID uint32
 	LoginUID             uint32 // 0xffffffff (-1) when unset
 	User                 *User  // resolved in the container's /etc/passwd or the host's
+	LoginUser            *User  // the user LoginUID names (user.loginname), nil when unknown
 	Group                *Group
 
 	StartTime      int64 // ns since the epoch (proc.pid.ts)

@@ -2,10 +2,12 @@
 // its field registry (Falco's evt.*, proc.*, thread.*, user.*, group.*,
 // fd.*, fs.path.*, container.*, k8s.* and syscall.* fields) and the table of
 // event type names that evt.type takes, so that Falco's syscall rules can be
-// validated and compiled.
+// validated, compiled and evaluated.
 //
-// Values are not extracted yet: the eBPF sensor will define the syscall
-// event and fill the extractors. Until then every extractor yields nothing.
+// The eBPF sensor assembles one *Event per kernel event (SetType prepares
+// its arguments after Falco's event table, see ParamSpecs); the extractors
+// Source.Extractor compiles read Falco's fields out of it, rendered as
+// Falco (libsinsp) renders them, without allocating.
 package sysevent
 
 import (
@@ -82,15 +84,26 @@ type Compiled struct {
 	Arg string
 	// HasArg tells whether an argument was written.
 	HasArg bool
+
+	fn  extractFn // chosen once by Extractor: no lookup by name per event
+	idx int       // the argument as an index (or evt.type.is's type code); -1 for none
 }
 
 // FieldInfo returns c.Field, so that a rules engine can learn the resolved
 // type through a small interface without importing this package.
 func (c *Compiled) FieldInfo() event.Field { return c.Field }
 
-// Extract appends nothing and returns dst: syscall events carry no values
-// until the eBPF sensor fills them.
-func (c *Compiled) Extract(_ event.Event, dst []event.Value) []event.Value { return dst }
+// Extract appends the field's values for ev, which must be an *Event; it
+// appends nothing for events of other sources or when the field has no
+// value for ev. Text values may point into ev. It allocates nothing once
+// ev's scratch buffer has grown to the size of its rendered text.
+func (c *Compiled) Extract(ev event.Event, dst []event.Value) []event.Value {
+	e, ok := ev.(*Event)
+	if !ok || c.fn == nil {
+		return dst
+	}
+	return c.fn(c, e, dst)
+}
 
 // Extractor resolves a field reference and checks its argument. name may
 // carry the argument after a dot for the fields that allow it
@@ -100,8 +113,7 @@ func (c *Compiled) Extract(_ event.Event, dst []event.Value) []event.Value { ret
 // a field that takes none, or a malformed one gives an error wrapping
 // ErrFieldArg.
 //
-// The returned extractor is a *Compiled. It yields no values for now:
-// syscall values arrive with the eBPF sensor.
+// The returned extractor is a *Compiled.
 func (Source) Extractor(name, arg string, hasArg bool) (event.Extractor, error) {
 	f, dotArg, dotted, ok := lookup(name)
 	if !ok {
@@ -122,7 +134,22 @@ func (Source) Extractor(name, arg string, hasArg bool) (event.Extractor, error) 
 			f.Type = t
 		}
 	}
-	return &Compiled{Field: f, Arg: arg, HasArg: hasArg}, nil
+	c := &Compiled{Field: f, Arg: arg, HasArg: hasArg, fn: extractors[f.Name], idx: -1}
+	switch {
+	case f.Name == "evt.type.is":
+		if code, known := typeCodes[arg]; known {
+			c.idx = code
+		} else if n, err := strconv.Atoi(arg); err == nil {
+			c.idx = n
+		}
+	case hasArg && isIndex(arg) && f.Name != "proc.env" && f.Name != "container.label" && f.Name != "k8s.pod.label":
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: index %q out of range: %w", f.Name, arg, ErrFieldArg)
+		}
+		c.idx = n
+	}
+	return c, nil
 }
 
 // lookup finds name in the registry, either exactly or as a field that
