@@ -36,7 +36,7 @@ func CycloneDX(w io.Writer, res *scanner.Result, opt Options) error {
 	main := &cdx.Component{BOMRef: "target", Type: mainType, Name: res.Target, Version: res.ImageID}
 	bom.Metadata = &cdx.Metadata{
 		Timestamp: opt.Now.UTC().Format(time.RFC3339),
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "vigil", Version: opt.Version}}},
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "vigil", Version: opt.Version}}},
 		Component: main,
 	}
 	comps := []cdx.Component{}
