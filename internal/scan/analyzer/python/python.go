@@ -217,7 +217,9 @@ func ParsePipfileLock(data []byte) ([]analyzer.Package, error) {
 	}
 	var pkgs []analyzer.Package
 	for _, sec := range []struct {
-		m   map[string]struct{ Version string `json:"version"` }
+		m map[string]struct {
+			Version string `json:"version"`
+		}
 		dev bool
 	}{{lock.Default, false}, {lock.Develop, true}} {
 		names := make([]string, 0, len(sec.m))
