@@ -77,8 +77,17 @@ var openKernelBits = []bitMap{
 	{unix.O_CREAT, OpenCREAT}, {unix.O_APPEND, OpenAPPEND}, {unix.O_DSYNC, OpenDSYNC},
 	{unix.O_EXCL, OpenEXCL}, {unix.O_NONBLOCK, OpenNONBLOCK}, {unix.O_SYNC, OpenSYNC},
 	{unix.O_TRUNC, OpenTRUNC}, {unix.O_DIRECT, OpenDIRECT}, {unix.O_DIRECTORY, OpenDIRECTORY},
-	{unix.O_LARGEFILE, OpenLARGEFILE}, {unix.O_CLOEXEC, OpenCLOEXEC},
+	{oLargefile, OpenLARGEFILE}, {unix.O_CLOEXEC, OpenCLOEXEC},
 }
+
+// oLargefile is the kernel's O_LARGEFILE, which the kernel sets on 64-bit
+// opens; x/sys/unix defines it as 0 on x86_64, where the kernel uses 0x8000.
+var oLargefile = uint64(func() int {
+	if unix.O_LARGEFILE != 0 {
+		return unix.O_LARGEFILE
+	}
+	return 0x8000
+}())
 
 // Clone flags in Falco's encoding (PPM_CL_*), also used by unshare and
 // setns for the namespace types.
