@@ -408,7 +408,7 @@ func (t *Table) exeInode(p *proc, pid int64, link string) {
 	p.ExeWritable = t.exeWritable(p, link, &stx)
 	p.ExeUpperLayer = false
 	if stx.Mask&unix.STATX_MNT_ID != 0 && !p.ExeFromMemfd {
-		p.ExeUpperLayer = t.onUpperLayer(p, pid, stx.Mnt_id, stx.Ino)
+		p.ExeUpperLayer = t.onUpperLayer(p, pid, stx.Mnt_id)
 	}
 }
 

@@ -12,18 +12,23 @@ import (
 // image (lower layers) from one written or modified in the running
 // container (upper layer). Falco's driver decides it in the kernel: the
 // overlay inode of the executable has an upper dentry. From user space the
-// same fact is: the file exists in the overlay's upperdir, as the same
-// inode. Overlayfs reports the real inode number of upper files, so the
-// check is exact:
+// same fact is: the file exists in the overlay's upperdir. That holds for
+// files created in the container and for image files modified there (copy
+// up, including a metadata-only copy up after a chmod), exactly the cases
+// with an upper dentry:
 //
-//  1. statx(/proc/PID/exe) gives the inode and the mount id of the file;
+//  1. statx(/proc/PID/exe) gives the mount id of the file;
 //  2. /proc/PID/mountinfo gives that mount's file system type, its root
 //     within the file system, its mount point and, for overlay, the
 //     upperdir super block option (a path in the mounter's namespace,
 //     read under HostRoot);
 //  3. the executable's path relative to the mount is looked up in
-//     upperdir: a regular file with the same inode means upper layer. A
-//     missing file, a whiteout or another inode means a lower layer.
+//     upperdir: a regular file there means upper layer. A missing file
+//     (or a whiteout, a character device) means a lower layer.
+//
+// Overlayfs keeps the lower inode number of copied-up files, so the inode
+// cannot be compared; the path computation is checked instead by the
+// mount's root being a prefix of the executable's path.
 
 // overlayMount is what the table keeps of one mount.
 type overlayMount struct {
@@ -104,9 +109,9 @@ func (t *Table) mount(p *proc, pid int64, id uint64) (overlayMount, bool) {
 	return m, true
 }
 
-// onUpperLayer reports whether p's executable (inode ino on mount id mnt)
-// is on the upper layer of an overlay.
-func (t *Table) onUpperLayer(p *proc, pid int64, mnt uint64, ino uint64) bool {
+// onUpperLayer reports whether p's executable (on mount id mnt) is on the
+// upper layer of an overlay.
+func (t *Table) onUpperLayer(p *proc, pid int64, mnt uint64) bool {
 	m, ok := t.mount(p, pid, mnt)
 	if !ok || !m.overlay || m.upper == "" {
 		return false
@@ -136,5 +141,5 @@ func (t *Table) onUpperLayer(p *proc, pid int64, mnt uint64, ino uint64) bool {
 	if unix.Lstat(candidate, &st) != nil {
 		return false
 	}
-	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Ino == ino
+	return st.Mode&unix.S_IFMT == unix.S_IFREG
 }

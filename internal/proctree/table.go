@@ -134,6 +134,9 @@ type proc struct {
 	mntns    uint64
 	netns    uint64
 	threads  *thread // list of thread entries pointing here
+	// ppidChecked is the parent id last refreshed from /proc without
+	// change, so that ancestry walks do not re-read it.
+	ppidChecked int64
 }
 
 // thread is a thread entry.
@@ -353,20 +356,30 @@ func (t *Table) Ancestors(p *sysevent.Process, fn func(*sysevent.Process) bool) 
 // reports whether it changed.
 func (t *Table) refreshPPID(p *sysevent.Process) bool {
 	e := t.procs[p.PID]
-	if e == nil || &e.Process != p || e.exitTime != 0 {
+	if e == nil || &e.Process != p || e.exitTime != 0 || e.ppidChecked == p.PPID {
 		return false
 	}
+	e.ppidChecked = p.PPID
 	b, _, err := t.rd.read(t.pidPath(p.PID, "stat"), 4096)
 	if err != nil {
 		return false
 	}
 	st, err := parseStat(b)
-	if err != nil || t.startNS(st.startTime) != p.StartTime || st.ppid == p.PPID {
+	// The start time read from /proc has the clock tick's precision; the
+	// one of a forked entry is the event's.
+	if err != nil || st.ppid == p.PPID || absDiff(t.startNS(st.startTime), p.StartTime) > 2*t.tickNS {
 		return false
 	}
 	p.PPID = st.ppid
 	t.stats.Reparented++
 	return true
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
 
 // startNS converts a /proc start time in clock ticks to ns since the epoch.

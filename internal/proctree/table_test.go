@@ -312,7 +312,7 @@ func synthetic(t testing.TB, cfg Config) (*Table, int64) {
 	tbl := newTable(t, cfg)
 	tbl.now = 1_000_000_000_000
 	p := tbl.newProc()
-	p.PID, p.PPID, p.VPID, p.StartTime = fakeBase, 1, fakeBase, tbl.now
+	p.PID, p.PPID, p.VPID, p.StartTime = fakeBase, 0, fakeBase, tbl.now
 	p.Comm, p.Exe, p.ExePath, p.Args, p.Env, p.Cwd = "bash", "bash", "/usr/bin/bash", []string{"-l"}, []string{"A=1"}, "/work/"
 	p.users = tbl.users.hostDB()
 	tbl.setAccounts(p)
@@ -727,4 +727,46 @@ func staticBusybox(t *testing.T) string {
 	}
 	t.Skip("no statically linked busybox (Debian package busybox-static, installed by scripts/deps.sh)")
 	return ""
+}
+
+// TestReparent kills a shell whose child lives on: once the shell's entry
+// is reaped, an ancestry walk from the child refreshes its parent from
+// /proc (init or a subreaper took it).
+func TestReparent(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "sleep 30 & echo $!; wait")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	shPID := start(t, cmd, "sh")
+	var line [32]byte
+	n, err := out.Read(line[:])
+	require.NoError(t, err)
+	childPID, err := strconv.ParseInt(strings.TrimSpace(string(line[:n])), 10, 64)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Kill(int(childPID), syscall.SIGKILL) })
+	waitComm(t, childPID, "sleep")
+
+	tbl := newTable(t, Config{})
+	require.NoError(t, tbl.Seed(context.Background()))
+	c := tbl.Process(childPID)
+	require.NotNil(t, c)
+	require.Equal(t, shPID, c.PPID)
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	now := time.Now().UnixNano()
+	tbl.Exit(shPID, now)
+	tbl.Reap(now + int64(31*time.Second))
+	require.Nil(t, tbl.procs[shPID])
+
+	var chain []int64
+	tbl.Ancestors(c, func(p *sysevent.Process) bool {
+		chain = append(chain, p.PID)
+		return true
+	})
+	newParent := readStat(t, strconv.FormatInt(childPID, 10)).ppid
+	require.NotEqual(t, shPID, newParent)
+	require.NotEmpty(t, chain)
+	require.Equal(t, newParent, chain[0])
+	require.Equal(t, newParent, c.PPID)
+	require.Equal(t, int64(1), tbl.Stats().Reparented)
 }
