@@ -11,7 +11,7 @@ BIN     := bin/vigil
 GOFLAGS_TEST ?=
 
 # Debian packages the tests need (checked one by one; only missing ones are installed).
-DEB_PKGS := ca-certificates git rpm
+DEB_PKGS := ca-certificates git rpm openjdk-17-jdk-headless
 
 .PHONY: all build deps run test vet e2e-k8s bench bench-replay clean
 
