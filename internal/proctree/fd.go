@@ -292,7 +292,13 @@ func (t *Table) Bind(tgid, fd int64, local netip.AddrPort) *sysevent.FD {
 	if f.Type == sysevent.FDIPv4 {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	}
-	f.ServerAddr, f.ServerPort = local.Addr(), local.Port()
+	// The local end of a socket that is not a server is its client end;
+	// Listen moves it to the server end.
+	if f.IsServer {
+		f.ServerAddr, f.ServerPort = local.Addr(), local.Port()
+	} else {
+		f.ClientAddr, f.ClientPort = local.Addr(), local.Port()
+	}
 	f.Name = addrPortString(local.Addr(), local.Port())
 	return f
 }
@@ -319,8 +325,12 @@ func (t *Table) Listen(tgid, fd int64) *sysevent.FD {
 		return nil
 	}
 	f := p.FDs[fd]
-	if f != nil {
+	if f != nil && !f.IsServer {
 		f.IsServer = true
+		if f.Type == sysevent.FDIPv4 || f.Type == sysevent.FDIPv6 {
+			f.ServerAddr, f.ServerPort = f.ClientAddr, f.ClientPort
+			f.ClientAddr, f.ClientPort = netip.Addr{}, 0
+		}
 	}
 	return f
 }

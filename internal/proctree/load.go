@@ -95,6 +95,47 @@ func (t *Table) setPVPID(p, parent *proc) {
 	}
 }
 
+// Sweep checks the live entries against /proc and marks exited the
+// threads and processes that are gone, or whose id now belongs to a task
+// started later: their exit event was lost (a full ring buffer). Its cost
+// is one small read per live process and one access check per other live
+// thread, so the sensor calls it on a timer (every minute) and after it
+// lost events, never per event. It returns how many entries it ended.
+func (t *Table) Sweep(ctx context.Context) (int, error) {
+	ended := 0
+	for pid, p := range t.procs {
+		if p.exitTime != 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return ended, fmt.Errorf("sweep process table: %w", err)
+		}
+		b, _, err := t.rd.read(t.pidPath(pid, "stat"), 4096)
+		alive := err == nil
+		if alive {
+			st, err := parseStat(b)
+			// A forked entry has the event's start time, /proc the
+			// clock tick's.
+			alive = err == nil && st.state != 'Z' && absDiff(t.startNS(st.startTime), p.StartTime) <= 2*t.tickNS
+		}
+		if !alive {
+			t.procExit(p, t.now)
+			ended++
+		}
+	}
+	for tid, th := range t.threads {
+		if th.exitTime != 0 || th.proc == nil || tid == th.proc.PID {
+			continue
+		}
+		if unix.Access(t.procfs+itoa(th.proc.PID)+"/task/"+itoa(tid), unix.F_OK) != nil {
+			t.threadExit(th, t.now)
+			ended++
+		}
+	}
+	t.reap()
+	return ended, nil
+}
+
 // negativeHit reports whether id was recently found absent from /proc.
 func (t *Table) negativeHit(id int64) bool {
 	at, ok := t.negative[id]
@@ -223,7 +264,7 @@ func (t *Table) loadProc(pid int64) (*proc, error) {
 	}
 	p.UID, p.EUID, p.GID, p.EGID = ss.uid, ss.euid, ss.gid, ss.egid
 	p.VMSize, p.VMRSS, p.VMSwap = ss.vmSize, ss.vmRSS, ss.vmSwap
-	p.LoginUID = 0xffffffff
+	p.LoginUID = unsetLoginUID
 	if b, _, err := t.rd.read(t.pidPath(pid, "loginuid"), 64); err == nil {
 		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil {
 			p.LoginUID = uint32(v)

@@ -271,11 +271,15 @@ func fillSocket(fd *sysevent.FD, s sockInfo, tbl *netTable) {
 	local, remote := s.local, s.remote
 	if remote.Port() == 0 && remote.Addr().IsUnspecified() {
 		// Listening, bound or unconnected.
+		// The local end is the server end of a listening socket, the
+		// client end otherwise (where sysevent's fd.lip looks).
 		fd.Name = addrPortString(local.Addr(), local.Port())
 		if s.l4 == "tcp" && s.state == tcpListen {
 			fd.IsServer = true
+			fd.ServerAddr, fd.ServerPort = local.Addr(), local.Port()
+		} else {
+			fd.ClientAddr, fd.ClientPort = local.Addr(), local.Port()
 		}
-		fd.ServerAddr, fd.ServerPort = local.Addr(), local.Port()
 		return
 	}
 	fd.Connected = true

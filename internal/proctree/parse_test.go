@@ -133,8 +133,9 @@ func TestFillSocket(t *testing.T) {
 		// A v4-mapped dual-stack UDP socket is reported as IPv4.
 		{14, sysevent.FD{Type: sysevent.FDIPv4, Family: 2, L4Proto: "udp", Name: "127.0.0.1:80->127.0.0.2:49152", Connected: true,
 			ClientAddr: netip.MustParseAddr("127.0.0.1"), ClientPort: 80, ServerAddr: netip.MustParseAddr("127.0.0.2"), ServerPort: 49152}},
+		// An unconnected socket: its local end is the client end.
 		{15, sysevent.FD{Type: sysevent.FDIPv6, Family: 10, L4Proto: "udp", Name: "::1:53",
-			ServerAddr: netip.MustParseAddr("::1"), ServerPort: 53}},
+			ClientAddr: netip.MustParseAddr("::1"), ClientPort: 53}},
 	}
 	for _, tt := range tests {
 		var fd sysevent.FD

@@ -74,6 +74,18 @@ func TestUsersFromChroot(t *testing.T) {
 	require.NotNil(t, bp)
 	require.Equal(t, "root", bp.User.Name, "host fallback")
 
+	if readLoginUID(t) == unsetLoginUID {
+		require.Nil(t, p.LoginUser, "outside a login session")
+	} else {
+		require.Equal(t, readLoginUID(t), p.LoginUser.UID)
+	}
+	tbl.SetLoginUID(pid, 4242)
+	require.Same(t, p.User, p.LoginUser)
+	tbl.SetLoginUID(pid, 0)
+	require.Equal(t, "root", p.LoginUser.Name)
+	tbl.SetLoginUID(pid, unsetLoginUID)
+	require.Nil(t, p.LoginUser)
+
 	// A uid the chroot's file does not list gets a placeholder, never the
 	// host's name for it.
 	tbl.SetUIDs(pid, KeepID, 0)

@@ -551,8 +551,12 @@ func TestFDOps(t *testing.T) {
 	tbl.Socket(pid, 7, unix.AF_INET, unix.SOCK_STREAM, 0)
 	f = tbl.Bind(pid, 7, netip.MustParseAddrPort("0.0.0.0:8080"))
 	require.Equal(t, "0.0.0.0:8080", f.Name)
+	require.Equal(t, uint16(8080), f.ClientPort, "bound, not yet a server: the local end is the client end")
 	require.Same(t, f, tbl.Listen(pid, 7))
 	require.True(t, f.IsServer)
+	require.Equal(t, uint16(8080), f.ServerPort)
+	require.Equal(t, netip.IPv4Unspecified(), f.ServerAddr)
+	require.Zero(t, f.ClientPort)
 	f = tbl.Accept(pid, 7, 8, netip.MustParseAddrPort("10.0.0.1:8080"), netip.MustParseAddrPort("10.0.0.9:61000"), unix.SOCK_CLOEXEC)
 	require.Equal(t, "10.0.0.9:61000->10.0.0.1:8080", f.Name)
 	require.True(t, f.IsServer)
@@ -769,4 +773,37 @@ func TestReparent(t *testing.T) {
 	require.Equal(t, newParent, chain[0])
 	require.Equal(t, newParent, c.PPID)
 	require.Equal(t, int64(1), tbl.Stats().Reparented)
+}
+
+// TestSweep checks that entries whose exit was missed are ended by Sweep,
+// and live ones kept.
+func TestSweep(t *testing.T) {
+	tbl := newTable(t, Config{})
+	require.NoError(t, tbl.Seed(context.Background()))
+	self := int64(os.Getpid())
+	require.NotNil(t, tbl.Process(self))
+
+	// A process and a thread that do not exist (their exit events were
+	// lost), and a real process whose pid was reused by a later one.
+	fake := int64(fakeBase + 1)
+	tbl.Fork(self, fake, fake, false, time.Now().UnixNano())
+	tbl.Fork(self, fake+1, self, true, time.Now().UnixNano())
+	cmd := exec.Command("/bin/sleep", "30")
+	pid := start(t, cmd, "sleep")
+	p := tbl.Process(pid)
+	require.NotNil(t, p)
+	p.StartTime -= int64(time.Second)
+
+	ended, err := tbl.Sweep(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 3, ended)
+	require.NotZero(t, tbl.procs[fake].exitTime)
+	require.NotZero(t, tbl.threads[fake+1].exitTime)
+	require.NotZero(t, tbl.procs[pid].exitTime)
+	require.Zero(t, tbl.procs[self].exitTime)
+	require.Zero(t, tbl.threads[self].exitTime)
+
+	ended, err = tbl.Sweep(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, ended, "the live entries stay")
 }

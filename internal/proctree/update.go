@@ -260,6 +260,7 @@ func (t *Table) SetGIDs(tgid int64, gid, egid uint32) {
 func (t *Table) SetLoginUID(tgid int64, loginUID uint32) {
 	if p := t.lookupProc(tgid); p != nil {
 		p.LoginUID = loginUID
+		t.setLoginUser(p)
 	}
 }
 

@@ -288,9 +288,25 @@ func (t *Table) LookupGroup(root string, gid uint32) *sysevent.Group {
 	return t.group(t.users.forDir(root), gid)
 }
 
-// setAccounts resolves p's user (effective uid, as Falco's user.name) and
-// group (effective gid).
+// setAccounts resolves p's user (effective uid, as Falco's user.name),
+// group (effective gid) and login user (loginuid, nil when unset), all in
+// the accounts of the process's root.
 func (t *Table) setAccounts(p *proc) {
 	p.User = t.user(p.users, p.EUID)
 	p.Group = t.group(p.users, p.EGID)
+	t.setLoginUser(p)
+}
+
+// unsetLoginUID is the loginuid of processes outside any login session.
+const unsetLoginUID = 0xffffffff
+
+func (t *Table) setLoginUser(p *proc) {
+	switch {
+	case p.LoginUID == unsetLoginUID:
+		p.LoginUser = nil
+	case p.User != nil && p.User.UID == p.LoginUID:
+		p.LoginUser = p.User
+	default:
+		p.LoginUser = t.user(p.users, p.LoginUID)
+	}
 }
