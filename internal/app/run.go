@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/internal/alert"
+	"github.com/vigilsec/vigil/internal/alert/outputs"
 	"github.com/vigilsec/vigil/internal/k8saudit"
+	"github.com/vigilsec/vigil/internal/metrics"
 	"github.com/vigilsec/vigil/internal/server"
 	"github.com/vigilsec/vigil/internal/store"
 	"github.com/vigilsec/vigil/internal/store/sqlite"
@@ -21,13 +23,19 @@ import (
 
 // RunOptions configures Run.
 type RunOptions struct {
-	Listen       string   // HTTP address, default 127.0.0.1:9765
-	Rules        []string // rules files; the embedded defaults when empty
-	AlertsFile   string   // also append alerts to this file (JSON lines)
-	DataDir      string   // state directory; alerts are stored in vigil.db (SQLite) there
-	MaxBodyBytes int64    // largest audit webhook request accepted
+	Listen     string   // HTTP address, default 127.0.0.1:9765
+	Rules      []string // rules files; the embedded defaults when empty
+	AlertsFile string   // also append alerts to this file (JSON lines)
+	// Outputs are the alert outputs (vigil.yaml); nil means JSON lines on
+	// Stdout.
+	Outputs []outputs.Spec
+	// Metrics is the registry served at GET /metrics; Run creates one
+	// when nil.
+	Metrics      *metrics.Registry
+	DataDir      string // state directory; alerts are stored in vigil.db (SQLite) there
+	MaxBodyBytes int64  // largest audit webhook request accepted
 	Hostname     string
-	Stdout       io.Writer // alerts, one JSON object per line
+	Stdout       io.Writer // where stdout outputs write alerts
 	Stderr       io.Writer // diagnostics
 	Logger       *slog.Logger
 	// Ready, when set, receives the bound address once the server listens.
@@ -55,34 +63,44 @@ func Run(ctx context.Context, o RunOptions) error {
 	log.Info("rules loaded", "component", "run", "rules", len(rs.Rules()),
 		"k8s_audit_enabled", len(rs.Enabled(k8saudit.SourceName)))
 
-	outputs := []alert.Output{{Name: "stdout", Sink: alert.NewWriterSink(o.Stdout, alert.FormatJSON)}}
+	reg := o.Metrics
+	if reg == nil {
+		reg = metrics.New()
+	}
+	outs, err := buildOutputs(OutputsConfig{Specs: o.Outputs, AlertsFile: o.AlertsFile, Stdout: o.Stdout})
+	if err != nil {
+		return err
+	}
 	var db *sqlite.Store
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			closeOutputs(outs)
 			return fmt.Errorf("create data dir %s: %w", o.DataDir, err)
 		}
 		db, err = sqlite.Open(ctx, filepath.Join(o.DataDir, "vigil.db"))
 		if err != nil {
+			closeOutputs(outs)
 			return err
 		}
 		defer db.Close()
-		outputs = append(outputs, alert.Output{Name: "store", Sink: store.NewSink(db, 500, 200*time.Millisecond)})
+		outs = append(outs, alert.Output{Name: "store", Sink: store.NewSink(db, 500, 200*time.Millisecond)})
 	}
-	if o.AlertsFile != "" {
-		fs, err := alert.OpenFileSink(o.AlertsFile)
-		if err != nil {
-			return err
-		}
-		outputs = append(outputs, alert.Output{Name: "file", Sink: fs})
+	fan, err := alert.NewFanout(alert.FanoutConfig{Logger: log}, outs...)
+	if err != nil {
+		closeOutputs(outs)
+		return err
 	}
-	fan, err := alert.NewFanout(alert.FanoutConfig{Logger: log}, outputs...)
+	if err := reg.RegisterOutputs(outputStats(fan, outs)); err != nil {
+		return err
+	}
+	reopenOnHUP(ctx, outs, log)
+	det := NewDetector(rs, o.Hostname)
+	ing := &auditIngester{det: det, fan: fan, met: reg, events: reg.Events(k8saudit.SourceName)}
+	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log}, ing)
 	if err != nil {
 		return err
 	}
-	det := NewDetector(rs, o.Hostname)
-	ing := &auditIngester{det: det, fan: fan}
-	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log}, ing)
-	if err != nil {
+	if err := srv.Handle("GET /metrics", reg.Handler()); err != nil {
 		return err
 	}
 	var auditRunning atomic.Bool
@@ -117,9 +135,11 @@ func Run(ctx context.Context, o RunOptions) error {
 type auditIngester struct {
 	det      *Detector
 	fan      *alert.Fanout
-	rejected atomic.Uint64 // requests refused whole
-	badItems atomic.Uint64 // requests with some items that were not audit events
-	decoders sync.Pool     // *k8saudit.BodyDecoder, one per request in flight
+	met      *metrics.Registry
+	events   interface{ Add(float64) } // vigil_events_total{source="k8s_audit"}
+	rejected atomic.Uint64             // requests refused whole
+	badItems atomic.Uint64             // requests with some items that were not audit events
+	decoders sync.Pool                 // *k8saudit.BodyDecoder, one per request in flight
 }
 
 // IngestAudit implements server.AuditIngester.
@@ -133,11 +153,13 @@ func (a *auditIngester) IngestAudit(ctx context.Context, body []byte) (int, erro
 	err := bd.Decode(body, func(ev *k8saudit.Event) error {
 		n++
 		a.det.Detect(ev, func(al *alert.Alert) {
+			a.met.Alert(al.Rule, al.Priority)
 			// The fanout never blocks; overflow is counted per output.
 			_ = a.fan.Send(ctx, al)
 		})
 		return nil
 	})
+	a.events.Add(float64(n))
 	if err != nil && n == 0 {
 		// Nothing usable: the sender should know (400). A batch with some
 		// good events is accepted, since kube-apiserver resends rejected

@@ -8,19 +8,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilsec/vigil/internal/app"
+	"github.com/vigilsec/vigil/internal/config"
 )
 
 func newRunCmd() *cobra.Command {
 	o := app.RunOptions{}
 	var verbose bool
+	var configFile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the detection engine: audit webhook, rules, alerts",
 		Long: `Run loads the rules (the embedded default ruleset unless -r is given),
 serves the Kubernetes audit webhook at POST /k8s-audit with GET /healthz and
-GET /readyz, and writes every alert as one JSON line on stdout, to
---alerts-file when given, and to the embedded SQLite store vigil.db in
---data-dir.`,
+GET /readyz and Prometheus metrics at GET /metrics, and sends every alert
+to the outputs of the configuration file (by default one JSON line on
+stdout), to --alerts-file when given, and to the embedded SQLite store
+vigil.db in --data-dir.
+
+The configuration file is --config, or /etc/vigil/vigil.yaml when it
+exists; flags given on the command line override its values.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -29,6 +35,9 @@ GET /readyz, and writes every alert as one JSON line on stdout, to
 				level = slog.LevelDebug
 			}
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if err := applyConfig(cmd, configFile, &o); err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
 			err := app.Run(cmd.Context(), o)
 			if errors.Is(err, app.ErrRules) {
 				return &ExitError{Code: 1}
@@ -45,6 +54,7 @@ GET /readyz, and writes every alert as one JSON line on stdout, to
 			defDataDir = d + "/vigil"
 		}
 	}
+	cmd.Flags().StringVarP(&configFile, "config", "c", "", "configuration file (default "+config.DefaultPath+" if it exists)")
 	cmd.Flags().StringVar(&o.Listen, "listen", "127.0.0.1:9765", "HTTP listen address")
 	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; replaces the embedded ruleset, which -r embedded: names)")
 	cmd.Flags().StringVar(&o.AlertsFile, "alerts-file", "", "also append alerts to this file as JSON lines")
@@ -53,4 +63,41 @@ GET /readyz, and writes every alert as one JSON line on stdout, to
 	cmd.Flags().StringVar(&o.Hostname, "hostname", "", "hostname put in alerts (default: this machine's)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	return cmd
+}
+
+// applyConfig reads the configuration file (path, or config.DefaultPath
+// when path is empty and that file exists) and sets each option of o
+// whose flag was not given on the command line.
+func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
+	if path == "" {
+		if _, err := os.Stat(config.DefaultPath); err != nil {
+			return nil
+		}
+		path = config.DefaultPath
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	flags := cmd.Flags()
+	if c.Has("listen") && !flags.Changed("listen") {
+		o.Listen = c.Listen
+	}
+	if c.Has("data_dir") && !flags.Changed("data-dir") {
+		o.DataDir = c.DataDir
+	}
+	if c.Has("hostname") && !flags.Changed("hostname") {
+		o.Hostname = c.Hostname
+	}
+	if c.Has("max_request_bytes") && !flags.Changed("max-request-bytes") {
+		o.MaxBodyBytes = c.MaxRequestBytes
+	}
+	if c.Has("rules") && !flags.Changed("rules") {
+		o.Rules = c.Rules
+	}
+	if c.Has("outputs") {
+		o.Outputs = c.Outputs
+	}
+	o.Logger.Info("configuration loaded", "component", "run", "file", path, "outputs", len(c.Outputs))
+	return nil
 }

@@ -231,7 +231,8 @@ func (d *decoder) retry(n *yaml.Node, what string) outputs.Retry {
 		at := what + "." + key
 		switch key {
 		case "max_attempts":
-			if r.MaxAttempts = d.integer(v, at); r.MaxAttempts == 0 {
+			before := len(d.problems)
+			if r.MaxAttempts = d.integer(v, at); r.MaxAttempts == 0 && len(d.problems) == before {
 				d.errorf(v, "%s: must be at least 1", at)
 			}
 		case "initial_backoff":
