@@ -81,16 +81,14 @@ func outputStats(fan *alert.Fanout, outs []alert.Output) func() []metrics.Output
 }
 
 // reopenOnHUP reopens the file outputs on SIGHUP (after logrotate moved
-// them) until ctx ends.
+// them) until ctx ends. SIGHUP is caught even without file outputs, so
+// that a logrotate postrotate script cannot stop vigil run.
 func reopenOnHUP(ctx context.Context, outs []alert.Output, log *slog.Logger) {
 	var files []alert.Output
 	for _, o := range outs {
 		if _, ok := o.Sink.(outputs.Reopener); ok {
 			files = append(files, o)
 		}
-	}
-	if len(files) == 0 {
-		return
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
