@@ -20,6 +20,7 @@ var files embed.FS
 // keeps it in step with the *.yaml files of this directory.
 var defaultOrder = []string{
 	"k8s_audit.yaml",
+	"runtime.yaml",
 }
 
 // NamePrefix prefixes the name of each embedded file, as it appears in

@@ -44,7 +44,7 @@ const k8sAuditFile = ruleset.NamePrefix + "k8s_audit.yaml"
 func loadRuleset(t *testing.T, extra ...rules.File) *rules.Ruleset {
 	t.Helper()
 	files := append(ruleset.Files(), extra...)
-	rs, diags := rules.Load(files, rules.Options{Sources: []event.Source{k8saudit.NewSource()}})
+	rs, diags := rules.Load(files, rules.Options{Sources: allSources()})
 	require.Empty(t, diags.Errors(), "errors loading rules:\n%s", diagText(diags.Errors()))
 	require.NotNil(t, rs)
 	return rs
@@ -103,7 +103,7 @@ func matchNames(ev *rules.Evaluator, e event.Event) []string {
 }
 
 func TestK8sAuditRulesLoad(t *testing.T) {
-	rs, diags := rules.Load(ruleset.Files(), rules.Options{Sources: []event.Source{k8saudit.NewSource()}})
+	rs, diags := rules.Load(ruleset.Files(), rules.Options{Sources: allSources()})
 	require.Empty(t, diags.Errors(), "errors:\n%s", diagText(diags.Errors()))
 	require.Empty(t, diags.Warnings(), "warnings:\n%s", diagText(diags.Warnings()))
 	ours := auditRules(rs)
