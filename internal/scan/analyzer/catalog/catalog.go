@@ -13,15 +13,27 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/vigilsec/vigil/internal/scan/analyzer"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/apk"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/cargo"
 	"github.com/vigilsec/vigil/internal/scan/analyzer/dpkg"
 	"github.com/vigilsec/vigil/internal/scan/analyzer/gobinary"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/gomod"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/java"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/npm"
 	"github.com/vigilsec/vigil/internal/scan/analyzer/osrelease"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/php"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/python"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/rpm"
+	"github.com/vigilsec/vigil/internal/scan/analyzer/ruby"
 	"github.com/vigilsec/vigil/internal/scan/image"
 )
 
 // All returns every analyzer, in a fixed order.
 func All() []analyzer.Analyzer {
-	return []analyzer.Analyzer{osrelease.New(), dpkg.New(), gobinary.New()}
+	return []analyzer.Analyzer{
+		osrelease.New(), dpkg.New(), apk.New(), rpm.New(), gobinary.New(),
+		gomod.New(), npm.New(), python.New(), java.New(), ruby.New(), php.New(), cargo.New(),
+	}
 }
 
 // Findings is the merged output of the analyzers over one image.
@@ -95,8 +107,13 @@ func AnalyzeImage(ctx context.Context, img v1.Image, analyzers []analyzer.Analyz
 	}
 	if f.OS != nil {
 		for i, p := range f.Packages {
-			if p.Type == analyzer.TypeDpkg && (f.OS.ID == "debian" || f.OS.ID == "ubuntu") {
+			switch {
+			case p.Type == analyzer.TypeDpkg && (f.OS.ID == "debian" || f.OS.ID == "ubuntu"):
 				f.Packages[i].PURL = dpkg.PURL(p, f.OS.ID, f.OS.ID+"-"+f.OS.VersionID)
+			case p.Type == analyzer.TypeApk && f.OS.ID == "alpine":
+				f.Packages[i].PURL = apk.PURL(p, "alpine-"+f.OS.VersionID)
+			case p.Type == analyzer.TypeRPM:
+				f.Packages[i].PURL = rpm.PURL(p, 0, rpm.Namespace(f.OS.ID), f.OS.ID+"-"+f.OS.VersionID)
 			}
 		}
 	}

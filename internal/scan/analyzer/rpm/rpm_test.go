@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
@@ -72,12 +73,38 @@ func ours(pkgs []analyzer.Package, epochs map[string]string) []string {
 	return out
 }
 
+var (
+	builtOnce sync.Once
+	builtDB   string
+	builtErr  error
+)
+
+// TestMain removes the database buildDB shares between tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDB != "" {
+		os.RemoveAll(filepath.Dir(builtDB))
+	}
+	os.Exit(code)
+}
+
 // buildDB builds two real packages with rpmbuild and records them in a new
-// rpm database (the default sqlite backend) with rpm -i --justdb.
+// rpm database (the default sqlite backend) with rpm -i --justdb, once per
+// test binary.
 func buildDB(t *testing.T) string {
 	t.Helper()
 	needRPM(t)
-	top := t.TempDir()
+	builtOnce.Do(func() { builtDB, builtErr = build(t) })
+	require.NoError(t, builtErr)
+	return builtDB
+}
+
+func build(t *testing.T) (string, error) {
+	work, err := os.MkdirTemp("", "vigil-rpm-test-")
+	if err != nil {
+		return "", err
+	}
+	top := filepath.Join(work, "top")
 	spec := func(name, epoch, ver, rel string) string {
 		p := filepath.Join(top, name+".spec")
 		s := "Name: " + name + "\nVersion: " + ver + "\nRelease: " + rel + "\nSummary: vigil test package\nLicense: MIT\nBuildArch: noarch\n"
@@ -85,19 +112,21 @@ func buildDB(t *testing.T) string {
 			s += "Epoch: " + epoch + "\n"
 		}
 		s += "%description\ntest\n%install\nmkdir -p %{buildroot}/usr/share/" + name + "\necho hi > %{buildroot}/usr/share/" + name + "/hi\n%files\n/usr/share/" + name + "/hi\n"
+		require.NoError(t, os.MkdirAll(top, 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
 		return p
 	}
 	for _, s := range []string{spec("vigil-alpha", "", "1.2.3", "4.el9"), spec("vigil-beta", "2", "0.9~rc1", "1.fc40")} {
 		run(t, "rpmbuild", "-bb", "--quiet", "--define", "_topdir "+top, s)
 	}
-	db := filepath.Join(t.TempDir(), "db")
+	db := filepath.Join(work, "db")
 	run(t, "rpm", "--initdb", "--dbpath", db)
 	rpms, err := filepath.Glob(filepath.Join(top, "RPMS", "noarch", "*.rpm"))
-	require.NoError(t, err)
-	require.Len(t, rpms, 2)
+	if err != nil || len(rpms) != 2 {
+		return "", fmt.Errorf("rpmbuild made %v (%v), want 2 packages", rpms, err)
+	}
 	run(t, "rpm", append([]string{"-i", "--justdb", "--nodeps", "--noscripts", "--dbpath", db}, rpms...)...)
-	return db
+	return db, nil
 }
 
 func analyze(t *testing.T, rel, file string) ([]analyzer.Package, error) {
@@ -130,15 +159,17 @@ func TestSQLite(t *testing.T) {
 	require.Equal(t, "pkg:rpm/redhat/vigil-alpha@1.2.3-4.el9?arch=noarch&distro=rhel-9.4", PURL(byName["vigil-alpha"], 0, Namespace("rhel"), "rhel-9.4"))
 }
 
-// goRPMDBFixtures returns the real Berkeley DB rpm databases shipped in
-// go-rpmdb's module (CentOS 5 to 8 images).
+// goRPMDBFixtures returns real Berkeley DB rpm databases shipped in
+// go-rpmdb's module, one per CentOS release 5 to 8 (the module has larger
+// ones of the same releases).
 func goRPMDBFixtures(t *testing.T) []string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/knqyf263/go-rpmdb").Output()
 	require.NoError(t, err, "go list go-rpmdb")
-	dbs, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "pkg", "testdata", "*", "Packages"))
-	require.NoError(t, err)
-	require.NotEmpty(t, dbs)
+	var dbs []string
+	for _, name := range []string{"centos5-plain", "centos6-plain", "centos7-plain", "centos8-modularitylabel"} {
+		dbs = append(dbs, filepath.Join(strings.TrimSpace(string(out)), "pkg", "testdata", name, "Packages"))
+	}
 	return dbs
 }
 
