@@ -8,6 +8,11 @@ set -euo pipefail
 set -- "$@" busybox-static
 export PATH=/usr/local/go/bin:$PATH
 
+# Scanner tests (internal/scan/..., test/e2e/scan_test.go): mkpasswd (whois)
+# and openssl make real password hashes, busybox-static is the test image's
+# base, debootstrap builds the root filesystem of make bench-scan.
+set -- "$@" whois openssl busybox-static debootstrap
+
 missing=()
 for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,3 +33,5 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 go mod download
+# The scanner tests link a Go binary against this vulnerable version offline.
+go mod download golang.org/x/text@v0.3.0

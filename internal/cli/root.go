@@ -88,6 +88,7 @@ func newRoot(info BuildInfo) *cobra.Command {
 		newReplayCmd(),
 		newRunCmd(),
 		newDBCmd(),
+		newScanCmd(info),
 	)
 	argsAreUsage(root)
 	return root
