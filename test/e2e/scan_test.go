@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +16,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/require"
 
@@ -143,6 +147,20 @@ func TestScanImage(t *testing.T) {
 		res := decodeReport(t, r.Stdout)
 		require.NotEmpty(t, res.Errors)
 		require.NotNil(t, hasVuln(res, scantest.DebAdvisory), "the undamaged base layer is still scanned")
+	})
+
+	t.Run("registry over plain HTTP with --insecure", func(t *testing.T) {
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer srv.Close()
+		ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "http://")+"/vigil/scan:1", name.Insecure)
+		require.NoError(t, err)
+		require.NoError(t, remote.Write(ref, fx.img.Image))
+		r := vigil(t, "scan", "image", "--insecure", ref.String(), "--db", fx.db, "--format", "json")
+		require.Equal(t, 0, r.Code, r.Stderr)
+		res := decodeReport(t, r.Stdout)
+		v := hasVuln(res, scantest.XTextAdvisory)
+		require.NotNil(t, v)
+		require.Equal(t, fx.img.LayerDigests[1], v.Layer)
 	})
 
 	t.Run("usage errors exit 2", func(t *testing.T) {

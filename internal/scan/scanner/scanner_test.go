@@ -191,3 +191,21 @@ func TestSeverityFromScore(t *testing.T) {
 	}
 	require.True(t, strings.Contains(strings.Join(Severities, ","), "CRITICAL"))
 }
+
+// BenchmarkScanImage walks the three-layer test image with the misconfig
+// and passwd scanners and every analyzer (no database): it reports the
+// cost per scan and its allocations.
+func BenchmarkScanImage(b *testing.B) {
+	img := scantest.BuildImage(b, b.TempDir())
+	opt := Options{Scanners: Set{Misconfig: true, Passwd: true}, Analyzers: catalog.All(), Passwd: &passwd.Checker{Words: []string{"x"}}}
+	b.ReportAllocs()
+	var files int64
+	for b.Loop() {
+		res, err := ScanImage(context.Background(), img.Image, "bench", opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = res.Stats.Files
+	}
+	b.ReportMetric(float64(files), "files/op")
+}
