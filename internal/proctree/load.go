@@ -163,8 +163,13 @@ func (t *Table) lazyProc(tgid int64) *proc {
 		return nil
 	}
 	p, err := t.loadProc(tgid)
+	if errors.Is(err, errNotLeader) {
+		// A live thread's id: not negatively cached, or a Thread
+		// lookup of it would fail.
+		return nil
+	}
 	if err != nil {
-		if !gone(err) && !errors.Is(err, errNotLeader) {
+		if !gone(err) {
 			t.stats.LoadErrors++
 		}
 		t.setNegative(tgid)

@@ -102,8 +102,21 @@ func TestUsersFromChroot(t *testing.T) {
 	tbl.SetUIDs(pid, KeepID, 4242)
 	require.Equal(t, "alicia", p.User.Name)
 
+	// The process the root was last reached through (loaded now) exits;
+	// the first one, with the same root, is used to notice changes.
+	cmd2 := exec.Command("/bin/busybox", "sleep", "30")
+	cmd2.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: 4242, Gid: 4343}}
+	pid2 := start(t, cmd2, "busybox")
+	require.Equal(t, "alicia", tbl.Process(pid2).User.Name)
+	require.NoError(t, cmd2.Process.Kill())
+	_ = cmd2.Wait()
+	require.NoError(t, os.WriteFile(passwd, []byte("alison:x:4242:4343::/home/alison:/bin/sh\n"), 0o644))
+	tbl.Reap(tbl.now + int64(11*time.Second))
+	tbl.SetUIDs(pid, KeepID, 4242)
+	require.Equal(t, "alison", p.User.Name)
+
 	// The same files through a root directory path.
-	require.Equal(t, "alicia", tbl.LookupUser(root, 4242).Name)
+	require.Equal(t, "alison", tbl.LookupUser(root, 4242).Name)
 	require.Equal(t, "wonder", tbl.LookupGroup(root, 4343).Name)
 	require.Equal(t, "root", tbl.LookupUser("/", 0).Name)
 
@@ -112,7 +125,7 @@ func TestUsersFromChroot(t *testing.T) {
 	child := int64(fakeBase + 1)
 	tbl.Fork(pid, child, child, false, tbl.now+1)
 	tbl.SetUIDs(child, 4242, 4242)
-	require.Equal(t, "alicia", tbl.Process(child).User.Name)
+	require.Equal(t, "alison", tbl.Process(child).User.Name)
 }
 
 // TestExeUpperLayer mounts a real overlay with a program in its lower and

@@ -303,6 +303,25 @@ func TestLazyLoad(t *testing.T) {
 	}
 	require.Nil(t, tbl.Process(fakeBase))
 	require.Equal(t, int64(0), tbl.Stats().LoadErrors)
+
+	// The id of a thread that is not its group's leader is no process,
+	// but stays a thread.
+	fresh := newTable(t, Config{})
+	tasks, err := os.ReadDir("/proc/self/task")
+	require.NoError(t, err)
+	for _, task := range tasks {
+		tid, err := strconv.ParseInt(task.Name(), 10, 64)
+		require.NoError(t, err)
+		if tid == int64(os.Getpid()) {
+			continue
+		}
+		require.Nil(t, fresh.Process(tid))
+		th := fresh.Thread(tid)
+		require.NotNil(t, th, "thread %d", tid)
+		require.Equal(t, int64(os.Getpid()), th.Proc.PID)
+		require.Equal(t, tid, th.TID)
+		break
+	}
 }
 
 // synthetic returns a table holding one synthetic process (fakeBase) as if

@@ -237,7 +237,7 @@ func (t *Table) SetUIDs(tgid int64, uid, euid uint32) {
 	if euid != KeepID {
 		p.EUID = euid
 	}
-	p.User = t.user(p.users, p.EUID)
+	p.User = t.user(p.users, p.PID, p.EUID)
 }
 
 // SetGIDs records a change of the real and effective group ids of process
@@ -253,7 +253,7 @@ func (t *Table) SetGIDs(tgid int64, gid, egid uint32) {
 	if egid != KeepID {
 		p.EGID = egid
 	}
-	p.Group = t.group(p.users, p.EGID)
+	p.Group = t.group(p.users, p.PID, p.EGID)
 }
 
 // SetLoginUID records a write of /proc/self/loginuid.

@@ -109,13 +109,13 @@ func (c *userCache) forDir(dir string) *userDB {
 // user returns the account of uid in db (or the host's when db has no
 // readable /etc/passwd). A uid absent from the file gets a placeholder
 // User with an empty Name.
-func (t *Table) user(db *userDB, uid uint32) *sysevent.User {
-	db = t.freshDB(db)
+func (t *Table) user(db *userDB, pid int64, uid uint32) *sysevent.User {
+	db = t.freshDB(db, pid)
 	if u := db.users[uid]; u != nil {
 		return u
 	}
 	if !db.readable && !db.host {
-		if u := t.freshDB(t.users.hostDB()).users[uid]; u != nil {
+		if u := t.freshDB(t.users.hostDB(), 0).users[uid]; u != nil {
 			return u
 		}
 	}
@@ -128,13 +128,13 @@ func (t *Table) user(db *userDB, uid uint32) *sysevent.User {
 }
 
 // group returns the group gid in db, as user does.
-func (t *Table) group(db *userDB, gid uint32) *sysevent.Group {
-	db = t.freshDB(db)
+func (t *Table) group(db *userDB, pid int64, gid uint32) *sysevent.Group {
+	db = t.freshDB(db, pid)
 	if g := db.groups[gid]; g != nil {
 		return g
 	}
 	if !db.readable && !db.host {
-		if g := t.freshDB(t.users.hostDB()).groups[gid]; g != nil {
+		if g := t.freshDB(t.users.hostDB(), 0).groups[gid]; g != nil {
 			return g
 		}
 	}
@@ -150,8 +150,9 @@ func (t *Table) group(db *userDB, gid uint32) *sysevent.Group {
 // checking at most once per UserRefresh of the event clock. The bound on
 // the event path is two stat calls per refresh period and, when a file
 // changed, one read of at most maxAccountBytes per file. A nil db is the
-// host's.
-func (t *Table) freshDB(db *userDB) *userDB {
+// host's. pid is a process with db's root (0 for none), through which the
+// root is reached when the process it was first reached through is gone.
+func (t *Table) freshDB(db *userDB, pid int64) *userDB {
 	if db == nil {
 		db = t.users.hostDB()
 	}
@@ -161,9 +162,19 @@ func (t *Table) freshDB(db *userDB) *userDB {
 	db.checkedAt = t.now
 	pw := stampOf(filepath.Join(db.dir, "etc/passwd"))
 	gr := stampOf(filepath.Join(db.dir, "etc/group"))
+	if db.loaded && (!pw.ok && !gr.ok) && !db.host && pid > 0 {
+		// The process the root was reached through may have exited:
+		// reach it through this one, if it has the same root.
+		dir := t.pidPath(pid, "root")
+		var st unix.Stat_t
+		if dir != db.dir && unix.Stat(dir, &st) == nil && (rootKey{st.Dev, st.Ino}) == db.key {
+			db.dir = dir
+			pw = stampOf(filepath.Join(db.dir, "etc/passwd"))
+			gr = stampOf(filepath.Join(db.dir, "etc/group"))
+		}
+	}
 	if db.loaded && (!pw.ok && !gr.ok) && !db.host {
-		// The root is not reachable any more (its process exited):
-		// keep what was read.
+		// The root is not reachable any more: keep what was read.
 		return db
 	}
 	if db.loaded && pw == db.passwd && gr == db.group {
@@ -280,20 +291,20 @@ func forLines(b []byte, fn func(n int, line []byte)) {
 // directory root (a container's root file system, or "/" for the host),
 // with the same caching and fallback as processes get.
 func (t *Table) LookupUser(root string, uid uint32) *sysevent.User {
-	return t.user(t.users.forDir(root), uid)
+	return t.user(t.users.forDir(root), 0, uid)
 }
 
 // LookupGroup returns the group gid in the /etc/group under root.
 func (t *Table) LookupGroup(root string, gid uint32) *sysevent.Group {
-	return t.group(t.users.forDir(root), gid)
+	return t.group(t.users.forDir(root), 0, gid)
 }
 
 // setAccounts resolves p's user (effective uid, as Falco's user.name),
 // group (effective gid) and login user (loginuid, nil when unset), all in
 // the accounts of the process's root.
 func (t *Table) setAccounts(p *proc) {
-	p.User = t.user(p.users, p.EUID)
-	p.Group = t.group(p.users, p.EGID)
+	p.User = t.user(p.users, p.PID, p.EUID)
+	p.Group = t.group(p.users, p.PID, p.EGID)
 	t.setLoginUser(p)
 }
 
@@ -307,6 +318,6 @@ func (t *Table) setLoginUser(p *proc) {
 	case p.User != nil && p.User.UID == p.LoginUID:
 		p.LoginUser = p.User
 	default:
-		p.LoginUser = t.user(p.users, p.LoginUID)
+		p.LoginUser = t.user(p.users, p.PID, p.LoginUID)
 	}
 }
