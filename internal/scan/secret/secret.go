@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"regexp"
 	"sort"
@@ -136,6 +137,33 @@ func New(rules []*Rule, opts ...Option) *Scanner {
 	s.nkw = len(words)
 	s.hits.New = func() any { b := make([]bool, len(words)); return &b }
 	return s
+}
+
+// skipExt are extensions of files that never hold text secrets worth a read.
+var skipExt = map[string]bool{
+	".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".ico": true, ".webp": true, ".bmp": true, ".tif": true, ".tiff": true,
+	".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true,
+	".gz": true, ".xz": true, ".bz2": true, ".zst": true, ".zip": true, ".jar": true, ".war": true, ".whl": true,
+	".so": true, ".a": true, ".o": true, ".pyc": true, ".class": true, ".mo": true, ".wasm": true,
+	".mp3": true, ".mp4": true, ".ogg": true, ".pdf": true,
+}
+
+// Wanted reports whether the file at path should be scanned: a regular
+// file, not excluded by a path-only global allowlist, without an extension
+// of images, fonts, archives or object code. It only looks at the path.
+func (s *Scanner) Wanted(p string, mode fs.FileMode) bool {
+	if !mode.IsRegular() {
+		return false
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 && i > strings.LastIndexByte(p, '/') && skipExt[strings.ToLower(p[i:])] {
+		return false
+	}
+	for i := range s.global {
+		if a := &s.global[i]; len(a.TargetRules) == 0 && a.pathOnly() && a.allowsPath(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Rules returns the scanner's rules.

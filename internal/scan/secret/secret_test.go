@@ -199,6 +199,21 @@ func TestBinaryAndCap(t *testing.T) {
 	require.Equal(t, []string{"aws-access-key-id:51"}, ids(fs))
 }
 
+func TestWanted(t *testing.T) {
+	s := New(Builtin(), WithAllowlists(Allowlist{Paths: []*regexp.Regexp{regexp.MustCompile(`(?:^|/)node_modules/`)}}))
+	for p, want := range map[string]bool{
+		"app/.env":                    true,
+		"etc/ssl/private/server.key":  true,
+		"usr/share/icons/a.PNG":       false,
+		"usr/lib/x86_64/libc.so":      false,
+		"app/node_modules/a/index.js": false,
+		"app.d/config":                true,
+	} {
+		require.Equal(t, want, s.Wanted(p, 0o644), p)
+	}
+	require.False(t, s.Wanted("app/.env", os.ModeSymlink|0o777))
+}
+
 func TestAllowlists(t *testing.T) {
 	re := regexp.MustCompile
 	base := func(al ...Allowlist) []*Rule {
