@@ -13,6 +13,10 @@ export PATH=/usr/local/go/bin:$PATH
 # base, debootstrap builds the root filesystem of make bench-scan.
 set -- "$@" whois openssl busybox-static debootstrap
 
+# Runtime-rule scenarios (make e2e-runtime, test/runtime): attacks run in
+# runc containers built from busybox-static.
+set -- "$@" runc
+
 missing=()
 for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
