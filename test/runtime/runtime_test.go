@@ -396,6 +396,11 @@ func (e *env) startContainer(busybox, attacker string) {
 		if out, err := e.runc("delete", "--force", e.id); err != nil {
 			t.Logf("runc delete: %v\n%s", err, out)
 		}
+		// runc leaves the (now empty) parent cgroup behind.
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/vigil-e2e")
+		for _, d := range append(dirs, "/sys/fs/cgroup/vigil-e2e") {
+			_ = os.Remove(d)
+		}
 	})
 }
 
