@@ -35,9 +35,11 @@ type RunOptions struct {
 	DataDir      string // state directory; alerts are stored in vigil.db (SQLite) there
 	MaxBodyBytes int64  // largest audit webhook request accepted
 	Hostname     string
-	Stdout       io.Writer // where stdout outputs write alerts
-	Stderr       io.Writer // diagnostics
-	Logger       *slog.Logger
+	// Sensor configures the syscall source (the eBPF sensor).
+	Sensor SensorOptions
+	Stdout io.Writer // where stdout outputs write alerts
+	Stderr io.Writer // diagnostics
+	Logger *slog.Logger
 	// Ready, when set, receives the bound address once the server listens.
 	Ready func(addr string)
 }
@@ -95,6 +97,22 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	reopenOnHUP(ctx, outs, log)
 	det := NewDetector(rs, o.Hostname)
+	sys, err := startSyscallSource(ctx, o.Sensor, rs, det, det.hostname, func(al *alert.Alert) {
+		reg.Alert(al.Rule, al.Priority)
+		_ = fan.Send(ctx, al)
+	}, log)
+	switch {
+	case err != nil && o.Sensor.Mode != SensorOn && errors.Is(err, ErrSensorUnavailable):
+		log.Warn("syscall source not running; the other sources run", "component", "sensor", "err", err)
+	case err != nil:
+		return err
+	}
+	if sys != nil {
+		defer sys.stop()
+		if err := sys.registerMetrics(reg); err != nil {
+			return err
+		}
+	}
 	ing := &auditIngester{det: det, fan: fan, met: reg, events: reg.Events(k8saudit.SourceName)}
 	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log}, ing)
 	if err != nil {

@@ -61,6 +61,8 @@ exists; flags given on the command line override its values.`,
 	cmd.Flags().StringVar(&o.DataDir, "data-dir", defDataDir, "state directory (alerts are stored in vigil.db, embedded SQLite)")
 	cmd.Flags().Int64Var(&o.MaxBodyBytes, "max-request-bytes", 32<<20, "largest audit webhook request accepted (larger: 413)")
 	cmd.Flags().StringVar(&o.Hostname, "hostname", "", "hostname put in alerts (default: this machine's)")
+	cmd.Flags().StringVar(&o.Sensor.Mode, "sensor", app.SensorAuto, "syscall source (eBPF sensor): auto (when syscall rules are loaded and the machine allows it), on (failing to start is an error) or off")
+	cmd.Flags().IntVar(&o.Sensor.RingBufferBytes, "sensor-ring-buffer", 0, "size in bytes of the sensor's BPF ring buffer, a power of two (default 8 MiB)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	return cmd
 }

@@ -53,6 +53,12 @@ type ExecInfo struct {
 	CgroupID uint64
 	// VPID and VTID are the ids in the process's pid namespace; 0 keeps.
 	VPID, VTID int64
+	// HasTTY says TTY is set: the controlling terminal in /proc/PID/stat's
+	// tty_nr encoding (0 for none).
+	HasTTY bool
+	TTY    uint32
+	// SID and PGID are the session and process group; 0 keeps.
+	SID, PGID int64
 }
 
 // Fork records a new task: the thread childTID of the existing process of
@@ -195,6 +201,15 @@ func (t *Table) Exec(tgid int64, info ExecInfo) *sysevent.Thread {
 	}
 	if info.VPID != 0 {
 		p.VPID = info.VPID
+	}
+	if info.HasTTY {
+		p.TTY = info.TTY
+	}
+	if info.SID != 0 {
+		p.SID = info.SID
+	}
+	if info.PGID != 0 {
+		p.PGID = info.PGID
 	}
 	if info.VTID != 0 {
 		th.VTID = info.VTID

@@ -579,6 +579,13 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		e->cwd_len = path_walk(pwd.mnt, pwd.dentry, task, WALK_EXEC_CWD, &pf);
 	}
 
+	// The per-CPU scratch is shared with any exec that preempted this one
+	// on this CPU: if it did, the record is another exec's; drop ours
+	// (counted) rather than emit a mix.
+	if (e->pid != (__u32)pid_tgid || e->tgid != tgid) {
+		count(&drops);
+		return 0;
+	}
 	output(e, sizeof(*e), 1);
 	return 0;
 }
