@@ -164,6 +164,9 @@ func (c *Capture) handleSyscall(s *sensor.SyscallRecord) bool {
 		c.setNum("proto", s.Arg(2))
 		if ret >= 0 {
 			ev.FD = c.t.Socket(tgid, ret, int(s.Arg(0)), int(s.Arg(1)), int(s.Arg(2)))
+			if ev.FD != nil {
+				ev.FD.Ino = fdIno(s)
+			}
 		}
 	case "connect", "bind", "listen", "sendto", "recvfrom", "sendmsg", "recvmsg":
 		c.fillSock(s, name, tgid, ret)
@@ -303,8 +306,9 @@ func (c *Capture) fillSock(s *sensor.SyscallRecord, name string, tgid, ret int64
 		case ok && fam == unix.AF_UNIX:
 			ev.FD = c.t.ConnectUnix(tgid, fd, unixPath(path))
 		case ok && hasSock:
-			if c.t.FD(tgid, fd) == nil {
-				c.t.Socket(tgid, fd, int(sk.Family), int(sk.Type), int(sk.Proto))
+			if f := c.t.FD(tgid, fd); f == nil || f.Ino != 0 && f.Ino != fdIno(s) {
+				fi, _ := s.FD()
+				c.newSocket(tgid, fd, sk, fi)
 			}
 			remote := sk.Remote
 			if !remote.IsValid() || remote.Port() == 0 {
@@ -523,11 +527,17 @@ func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) 
 // ensureFD returns the table's entry for fd, creating it from the
 // kernel's description (path walked in the kernel, or socket tuple) when
 // the table does not know it.
+//
+// A table entry whose inode differs from the kernel's is stale (an fd the
+// table missed being closed or replaced) and is rebuilt.
 func (c *Capture) ensureFD(s *sensor.SyscallRecord, tgid, fd int64) *sysevent.FD {
-	if f := c.t.FD(tgid, fd); f != nil {
+	fi, ok := s.FD()
+	if f := c.t.FD(tgid, fd); f != nil && (!ok || f.Ino == 0 || f.Ino == fi.Ino) {
+		if ok {
+			f.Ino = fi.Ino
+		}
 		return f
 	}
-	fi, ok := s.FD()
 	if !ok {
 		return nil
 	}
@@ -537,7 +547,7 @@ func (c *Capture) ensureFD(s *sensor.SyscallRecord, tgid, fd int64) *sysevent.FD
 		if !ok {
 			return nil
 		}
-		f := c.t.Socket(tgid, fd, int(sk.Family), int(sk.Type), int(sk.Proto))
+		f := c.newSocket(tgid, fd, sk, fi)
 		if sk.Remote.IsValid() && sk.Remote.Port() != 0 {
 			f = c.t.Connect(tgid, fd, sk.Local, sk.Remote)
 		} else if sk.Local.IsValid() && sk.Local.Port() != 0 {
@@ -552,6 +562,16 @@ func (c *Capture) ensureFD(s *sensor.SyscallRecord, tgid, fd int64) *sysevent.FD
 		return c.t.OpenFD(tgid, fd, string(path), uint64(fi.Flags), fi.Dev, fi.Ino)
 	}
 	return nil
+}
+
+// newSocket enters a socket the kernel described (socket() was not
+// captured), with its close-on-exec flag and inode.
+func (c *Capture) newSocket(tgid, fd int64, sk sensor.SocketInfo, fi sensor.FDInfo) *sysevent.FD {
+	f := c.t.Socket(tgid, fd, int(sk.Family), int(sk.Type)|int(fi.Flags&unix.O_CLOEXEC), int(sk.Proto))
+	if f != nil {
+		f.Ino = fi.Ino
+	}
+	return f
 }
 
 func (c *Capture) setSockaddr(name string, fam uint16, ap netip.AddrPort, path []byte) {
@@ -575,6 +595,11 @@ func (c *Capture) setTuple(f *sysevent.FD) {
 	}
 	p.Num = uint64(f.Family)
 	p.Str = f.Name
+}
+
+func fdIno(s *sensor.SyscallRecord) uint64 {
+	fi, _ := s.FD()
+	return fi.Ino
 }
 
 func unixPath(p []byte) string {

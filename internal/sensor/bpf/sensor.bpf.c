@@ -43,6 +43,7 @@
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define O_CLOEXEC_BIT 02000000
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
@@ -662,6 +663,16 @@ static __always_inline void describe_fd(struct syscall_event *e, struct task_str
 	e->fd_ino = BPF_CORE_READ(ino, i_ino);
 	e->fd_dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	e->fd_flags = BPF_CORE_READ(f, f_flags);
+	{
+		// close-on-exec lives in the fd table, not in f_flags: report
+		// it as O_CLOEXEC so user space can drop the fd at exec.
+		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+		unsigned long *coe = BPF_CORE_READ(fdt, close_on_exec);
+		unsigned long word = 0;
+		bpf_probe_read_kernel(&word, sizeof(word), &coe[fd / 64]);
+		if (word & (1UL << (fd % 64)))
+			e->fd_flags |= O_CLOEXEC_BIT;
+	}
 	e->flags |= EVENT_FLAG_FD_INFO;
 	if ((e->fd_mode & S_IFMT) != S_IFSOCK)
 		return;
