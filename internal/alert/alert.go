@@ -42,6 +42,10 @@ type Alert struct {
 	Tags []string
 	// Hostname is the host the event was seen on.
 	Hostname string
+	// Context is Vigil's extra context (process provenance, container),
+	// nil when none was recorded. It is not part of Falco's json_output:
+	// MarshalJSON and AppendJSON leave it out.
+	Context *Context
 }
 
 const (

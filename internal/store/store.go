@@ -17,8 +17,9 @@ import (
 
 // Errors returned by every Store implementation.
 var (
-	// ErrNotFound is returned when no alert has the requested ID.
-	ErrNotFound = errors.New("alert not found")
+	// ErrNotFound is returned when no alert (user, token, asset) has the
+	// requested id.
+	ErrNotFound = errors.New("not found")
 	// ErrInvalid is returned for a bad status, priority or filter.
 	ErrInvalid = errors.New("invalid argument")
 )
@@ -149,8 +150,12 @@ type Filter struct {
 	Container string
 	// Namespace keeps alerts whose Namespace equals it.
 	Namespace string
-	// Text keeps alerts whose Output contains it, case-insensitively for
-	// ASCII.
+	// Pod keeps alerts whose Pod equals it.
+	Pod string
+	// Priority keeps alerts of exactly this priority.
+	Priority string
+	// Text keeps alerts whose Output or Rule contains it,
+	// case-insensitively for ASCII.
 	Text string
 	// Statuses keeps alerts in any of these statuses.
 	Statuses []Status
@@ -173,6 +178,11 @@ func (f *Filter) Validate() error {
 	if f.MinPriority != "" {
 		if _, ok := PriorityRank(f.MinPriority); !ok {
 			return fmt.Errorf("filter min_priority %q: %w", f.MinPriority, ErrInvalid)
+		}
+	}
+	if f.Priority != "" {
+		if _, ok := PriorityRank(f.Priority); !ok {
+			return fmt.Errorf("filter priority %q: %w", f.Priority, ErrInvalid)
 		}
 	}
 	for _, s := range f.Statuses {

@@ -83,6 +83,51 @@ var migrations = [...]string{
 	CREATE INDEX alert_rule_time ON alert (rule, time);
 	CREATE INDEX alert_container_time ON alert (container, time);
 	CREATE INDEX alert_status_time ON alert (status, time);`,
+	// 2: the API: alert context (provenance, container), timeline, child
+	// processes of alerting processes, assets, users and API tokens.
+	`ALTER TABLE alert ADD COLUMN context TEXT NOT NULL DEFAULT ''; -- JSON alert.Context or ''
+	CREATE TABLE alert_timeline (
+		id       INTEGER PRIMARY KEY,
+		alert_id INTEGER NOT NULL,
+		time     INTEGER NOT NULL,
+		kind     TEXT    NOT NULL,
+		actor    TEXT    NOT NULL,
+		text     TEXT    NOT NULL
+	);
+	CREATE INDEX alert_timeline_alert ON alert_timeline (alert_id, id);
+	CREATE TABLE exec_record (
+		host  TEXT    NOT NULL,
+		pid   INTEGER NOT NULL,
+		ppid  INTEGER NOT NULL,
+		start INTEGER NOT NULL, -- Unix nanoseconds
+		proc  TEXT    NOT NULL  -- JSON alert.Proc
+	);
+	CREATE INDEX exec_record_parent ON exec_record (host, ppid, start);
+	CREATE TABLE asset (
+		kind       TEXT    NOT NULL,
+		id         TEXT    NOT NULL,
+		name       TEXT    NOT NULL,
+		first_seen INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL,
+		attributes TEXT    NOT NULL, -- JSON object
+		alerts     INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (kind, id)
+	) WITHOUT ROWID;
+	CREATE INDEX asset_kind_seen ON asset (kind, last_seen);
+	CREATE TABLE account (
+		name          TEXT PRIMARY KEY,
+		role          TEXT    NOT NULL,
+		password_hash TEXT    NOT NULL,
+		created       INTEGER NOT NULL
+	);
+	CREATE TABLE api_token (
+		id        TEXT PRIMARY KEY,
+		name      TEXT    NOT NULL,
+		role      TEXT    NOT NULL,
+		hash      TEXT    NOT NULL UNIQUE,
+		created   INTEGER NOT NULL,
+		last_used INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // SchemaVersion is the schema version this package writes.
@@ -101,6 +146,7 @@ type Store struct {
 	r      *sql.DB // readers
 	c      *sql.DB // one connection, WAL checkpoints
 	insert *sql.Stmt
+	upsert *sql.Stmt // asset upsert
 
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the checkpointer returns
@@ -158,10 +204,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.c.SetMaxOpenConns(1)
 	s.insert, err = w.PrepareContext(ctx, `INSERT INTO alert (time, rule, priority, prio,
 		source, output, output_fields, tags, hostname, container, image, namespace,
-		pod, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		pod, node, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open alert database %s: prepare insert: %w", path, err)
+	}
+	s.upsert, err = w.PrepareContext(ctx, upsertAsset)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open alert database %s: prepare asset upsert: %w", path, err)
 	}
 	s.stop, s.stopped = make(chan struct{}), make(chan struct{})
 	go s.checkpointer()
@@ -286,6 +337,9 @@ func (s *Store) close() error {
 	if s.insert != nil {
 		errs = append(errs, s.insert.Close())
 	}
+	if s.upsert != nil {
+		errs = append(errs, s.upsert.Close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -351,6 +405,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 	var (
 		fieldsBuf, tagsBuf []byte
 		keys               []string
+		assets             assetCounts
 	)
 	for i, a := range alerts {
 		if a == nil {
@@ -374,11 +429,23 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 		fieldsJSON, tagsJSON := string(fieldsBuf), string(tagsBuf)
 		rank, _ := store.PriorityRank(a.Priority)
 		c := store.Extract(a)
+		ctxJSON := ""
+		if a.Context != nil {
+			b, err := json.Marshal(a.Context)
+			if err != nil {
+				return fmt.Errorf("insert alert %d (%s): encode context: %w: %w", i, a.Rule, store.ErrInvalid, err)
+			}
+			ctxJSON = string(b)
+		}
 		if _, err := stmt.ExecContext(ctx, a.Time.UnixNano(), a.Rule, a.Priority, rank,
 			a.Source, a.Output, fieldsJSON, tagsJSON, a.Hostname,
-			c.Container, c.Image, c.Namespace, c.Pod, c.Node); err != nil {
+			c.Container, c.Image, c.Namespace, c.Pod, c.Node, ctxJSON); err != nil {
 			return fmt.Errorf("insert alert %d (%s): %w", i, a.Rule, classify(err))
 		}
+		assets.add(a, &c)
+	}
+	if err := assets.flush(ctx, tx.StmtContext(ctx, s.upsert)); err != nil {
+		return fmt.Errorf("insert %d alerts: %w", len(alerts), classify(err))
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("insert %d alerts: commit: %w", len(alerts), classify(err))
@@ -535,8 +602,16 @@ func listQuery(f *store.Filter, limit int) (string, []any) {
 	if f.Namespace != "" {
 		add("namespace = ?", f.Namespace)
 	}
+	if f.Pod != "" {
+		add("pod = ?", f.Pod)
+	}
+	if f.Priority != "" {
+		rank, _ := store.PriorityRank(f.Priority)
+		add("+prio = ?", rank)
+	}
 	if f.Text != "" {
-		add(`output LIKE ? ESCAPE '\'`, "%"+likeEscape(f.Text)+"%")
+		pat := "%" + likeEscape(f.Text) + "%"
+		add(`(output LIKE ? ESCAPE '\' OR rule LIKE ? ESCAPE '\')`, pat, pat)
 	}
 	rules, statuses := anys(f.Rules), anys(f.Statuses)
 	var (
@@ -684,6 +759,14 @@ func (s *Store) Stats(ctx context.Context, since, until time.Time) (store.Stats,
 // not counted against maxRows. Freed pages are reused by later inserts; the
 // file does not shrink.
 func (s *Store) Prune(ctx context.Context, olderThan time.Time, maxRows int) (int, error) {
+	n, err := s.prune(ctx, olderThan, maxRows)
+	if n > 0 && err == nil {
+		err = s.pruneRelated(ctx, olderThan)
+	}
+	return n, err
+}
+
+func (s *Store) prune(ctx context.Context, olderThan time.Time, maxRows int) (int, error) {
 	deleted := 0
 	if !olderThan.IsZero() {
 		t := clampNanos(olderThan)
