@@ -1,7 +1,7 @@
 package secret
 
 // matcher is an Aho-Corasick automaton over lowercase keywords: one pass
-// over a file (ASCII letters folded to lowercase on the fly) reports which
+// over a file (ASCII letters folded to lowercase on the fly) reports where
 // keywords occur, so rules whose keywords are absent cost nothing.
 type matcher struct {
 	next  [][256]int32 // goto function with failure links folded in
@@ -51,13 +51,14 @@ func newMatcher(words []string) *matcher {
 	return m
 }
 
-// scan sets hit[i] for every keyword i found in data.
-func (m *matcher) scan(data []byte, hit []bool) {
+// scanPos appends to pos[i] the end offset (exclusive) of every hit of
+// keyword i in data.
+func (m *matcher) scanPos(data []byte, pos [][]int32) {
 	s := int32(0)
-	for _, b := range data {
+	for j, b := range data {
 		s = m.next[s][lower(b)]
 		for _, i := range m.out[s] {
-			hit[i] = true
+			pos[i] = append(pos[i], int32(j+1))
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -96,9 +97,20 @@ type Scanner struct {
 	maxSize int64
 	kw      *matcher
 	ruleKW  [][]int32 // per rule, its keyword indexes
+	reach   []int     // per rule, the window reach around a keyword hit; 0: whole file
 	nkw     int
-	hits    sync.Pool // *[]bool of nkw keyword hits, reused across files
+	kwLen   []int     // per keyword, its length
+	state   sync.Pool // *scanState, reused across files
 }
+
+// scanState is the per-file scratch space of ScanBytes.
+type scanState struct {
+	pos [][]int32 // per keyword, the end offsets (exclusive) of its hits
+	win []window
+}
+
+// window is a byte range of a file a rule's regex runs on.
+type window struct{ start, end int }
 
 // Option configures a Scanner.
 type Option func(*Scanner)
@@ -135,7 +147,18 @@ func New(rules []*Rule, opts ...Option) *Scanner {
 	}
 	s.kw = newMatcher(words)
 	s.nkw = len(words)
-	s.hits.New = func() any { b := make([]bool, len(words)); return &b }
+	s.kwLen = make([]int, len(words))
+	for i, w := range words {
+		s.kwLen[i] = len(w)
+	}
+	s.reach = make([]int, len(rules))
+	for i, r := range rules {
+		if r.Regex == nil || len(s.ruleKW[i]) == 0 {
+			continue
+		}
+		s.reach[i] = windowReach(r.Regex)
+	}
+	s.state.New = func() any { return &scanState{pos: make([][]int32, len(words))} }
 	return s
 }
 
@@ -205,13 +228,13 @@ func (s *Scanner) ScanBytes(ctx context.Context, file string, data []byte) ([]Fi
 			return nil, nil
 		}
 	}
-	var hit []bool
+	st := s.state.Get().(*scanState)
+	defer s.state.Put(st)
 	if s.nkw > 0 {
-		hp := s.hits.Get().(*[]bool)
-		defer s.hits.Put(hp)
-		hit = *hp
-		clear(hit)
-		s.kw.scan(data, hit)
+		for i := range st.pos {
+			st.pos[i] = st.pos[i][:0]
+		}
+		s.kw.scanPos(data, st.pos)
 	}
 	var (
 		out   []Finding
@@ -228,7 +251,7 @@ func (s *Scanner) ScanBytes(ctx context.Context, file string, data []byte) ([]Fi
 		if len(s.ruleKW[i]) > 0 {
 			found := false
 			for _, k := range s.ruleKW[i] {
-				found = found || hit[k]
+				found = found || len(st.pos[k]) > 0
 			}
 			if !found {
 				continue
@@ -240,60 +263,68 @@ func (s *Scanner) ScanBytes(ctx context.Context, file string, data []byte) ([]Fi
 			}
 			continue
 		}
-		for _, m := range r.Regex.FindAllSubmatchIndex(data, -1) {
-			ss, se := secretSpan(r, m)
-			if ss < 0 {
-				continue
-			}
-			dup := -1
-			for j, sp := range spans {
-				if ss < sp.end && sp.start < se {
-					dup = j
-					break
+		st.win = s.windows(st.win[:0], i, st.pos, data)
+		for _, w := range st.win {
+			for _, m := range r.Regex.FindAllSubmatchIndex(data[w.start:w.end], -1) {
+				for j := range m {
+					if m[j] >= 0 {
+						m[j] += w.start
+					}
 				}
+				ss, se := secretSpan(r, m)
+				if ss < 0 {
+					continue
+				}
+				dup := -1
+				for j, sp := range spans {
+					if ss < sp.end && sp.start < se {
+						dup = j
+						break
+					}
+				}
+				if dup >= 0 && !(len(r.Keywords) > 0 && len(r.Keywords) < spans[dup].keywords) {
+					continue // an earlier, at least as specific rule found it
+				}
+				sec := data[ss:se]
+				if r.Entropy > 0 && entropy(sec) < r.Entropy {
+					continue
+				}
+				if lines == nil {
+					lines = lineStarts(data)
+				}
+				ln := sort.SearchInts(lines, ss+1) // lines[ln-1] <= ss
+				ls := lines[ln-1]
+				le := bytes.IndexByte(data[ss:], '\n')
+				if le < 0 {
+					le = len(data)
+				} else {
+					le += ss
+				}
+				if s.allowed(r, file, string(sec), string(data[m[0]:m[1]]), string(data[ls:le])) {
+					continue
+				}
+				ctxStart := max(m[0], ls, ss-48)
+				for ctxStart < ss && !utf8.RuneStart(data[ctxStart]) {
+					ctxStart++
+				}
+				red := Redact(string(sec))
+				f := Finding{
+					RuleID: r.ID, Description: r.Description, Severity: r.Severity,
+					File: file, Line: ln, Column: ss - ls + 1,
+					Secret: red,
+					Match:  string(data[ctxStart:ss]) + red,
+				}
+				sp := span{ss, se, len(r.Keywords)}
+				if sp.keywords == 0 {
+					sp.keywords = math.MaxInt
+				}
+				if dup >= 0 { // a more specific rule (fewer keywords) replaces a generic one
+					out[dup], spans[dup] = f, sp
+					continue
+				}
+				spans = append(spans, sp)
+				out = append(out, f)
 			}
-			if dup >= 0 && !(len(r.Keywords) > 0 && len(r.Keywords) < spans[dup].keywords) {
-				continue // an earlier, at least as specific rule found it
-			}
-			sec := data[ss:se]
-			if r.Entropy > 0 && entropy(sec) < r.Entropy {
-				continue
-			}
-			if lines == nil {
-				lines = lineStarts(data)
-			}
-			ln := sort.SearchInts(lines, ss+1) // lines[ln-1] <= ss
-			ls := lines[ln-1]
-			le := bytes.IndexByte(data[ss:], '\n')
-			if le < 0 {
-				le = len(data)
-			} else {
-				le += ss
-			}
-			if s.allowed(r, file, string(sec), string(data[m[0]:m[1]]), string(data[ls:le])) {
-				continue
-			}
-			ctxStart := max(m[0], ls, ss-48)
-			for ctxStart < ss && !utf8.RuneStart(data[ctxStart]) {
-				ctxStart++
-			}
-			red := Redact(string(sec))
-			f := Finding{
-				RuleID: r.ID, Description: r.Description, Severity: r.Severity,
-				File: file, Line: ln, Column: ss - ls + 1,
-				Secret: red,
-				Match:  string(data[ctxStart:ss]) + red,
-			}
-			sp := span{ss, se, len(r.Keywords)}
-			if sp.keywords == 0 {
-				sp.keywords = math.MaxInt
-			}
-			if dup >= 0 { // a more specific rule (fewer keywords) replaces a generic one
-				out[dup], spans[dup] = f, sp
-				continue
-			}
-			spans = append(spans, sp)
-			out = append(out, f)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -303,6 +334,70 @@ func (s *Scanner) ScanBytes(ctx context.Context, file string, data []byte) ([]Fi
 		return out[i].Column < out[j].Column
 	})
 	return out, nil
+}
+
+// windows appends to dst the ranges of data rule i runs on: the whole file
+// for a rule without keywords or reach, else the merged ranges of reach
+// bytes around each hit of its keywords, widened to line boundaries close
+// by. When the windows cover most of the file it is scanned whole.
+func (s *Scanner) windows(dst []window, i int, pos [][]int32, data []byte) []window {
+	r := s.reach[i]
+	if r == 0 {
+		return append(dst, window{0, len(data)})
+	}
+	for _, k := range s.ruleKW[i] {
+		n := s.kwLen[k]
+		for _, e := range pos[k] {
+			dst = append(dst, window{max(0, int(e)-n-r), min(len(data), int(e)+r)})
+		}
+	}
+	if len(dst) > 1 {
+		slices.SortFunc(dst, func(a, b window) int { return a.start - b.start })
+	}
+	out := dst[:0]
+	covered := 0
+	for _, w := range dst {
+		w.start = lineStart(data, w.start)
+		w.end = lineEnd(data, w.end)
+		if k := len(out) - 1; k >= 0 && w.start <= out[k].end {
+			if w.end > out[k].end {
+				covered += w.end - out[k].end
+				out[k].end = w.end
+			}
+			continue
+		}
+		covered += w.end - w.start
+		out = append(out, w)
+	}
+	if covered > len(data)*9/10 {
+		return append(out[:0], window{0, len(data)})
+	}
+	return out
+}
+
+// lineSnap is how far a window is widened to reach a line boundary.
+const lineSnap = 256
+
+func lineStart(data []byte, i int) int {
+	lo := max(0, i-lineSnap)
+	if j := bytes.LastIndexByte(data[lo:i], '\n'); j >= 0 {
+		return lo + j + 1
+	}
+	if lo == 0 {
+		return 0
+	}
+	return i
+}
+
+func lineEnd(data []byte, i int) int {
+	hi := min(len(data), i+lineSnap)
+	if j := bytes.IndexByte(data[i:hi], '\n'); j >= 0 {
+		return i + j + 1
+	}
+	if hi == len(data) {
+		return hi
+	}
+	return i
 }
 
 // secretSpan returns the byte span of the secret in a match m.
