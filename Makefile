@@ -13,7 +13,7 @@ GOFLAGS_TEST ?=
 # Debian packages the tests need (checked one by one; only missing ones are installed).
 DEB_PKGS := ca-certificates git rpm openjdk-17-jdk-headless
 
-.PHONY: all build deps run test vet e2e-k8s bench bench-replay clean
+.PHONY: all build deps run test vet e2e-k8s e2e-runtime test-containers bench bench-sensor bench-scan bench-replay clean
 
 all: build
 
@@ -34,9 +34,30 @@ vet:
 test: deps vet
 	go test -timeout 10m $(GOFLAGS_TEST) ./...
 
-# Benchmarks of the hot paths (rules evaluation, audit decoding).
+# Benchmarks of the hot paths (rules evaluation, audit decoding, syscall
+# fields, process table, container lookup).
 bench: deps
-	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/
+	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/ \
+		./internal/sysevent/ ./internal/proctree/ ./internal/container/ ./ruleset/
+
+# What the eBPF sensor costs a process in an open/read/close loop, and the
+# decoder (root, BTF).
+bench-sensor: deps
+	go test -run '^$$' -bench 'OpenReadCloseLoop|Decode' -benchtime 200000x -count 3 ./internal/sensor/
+
+# Image scanner on a debootstrap bookworm minbase (wall time, peak RSS, files/s).
+bench-scan: build
+	VIGIL_BENCH_SCAN=1 go test -count=1 -run TestScanBenchBookworm -v ./test/e2e/
+
+# Runtime rules against real attacks in runc containers (root, BTF; ~40 s).
+e2e-runtime: deps
+	go test -tags e2eruntime -count=1 -v ./test/runtime/
+
+# Container attribution against real dockerd, podman and containerd
+# (installs them; ~1 min).
+test-containers: deps
+	bash scripts/deps-containers.sh
+	go test -tags containers -count=1 -timeout 10m ./internal/container/
 
 # Replay throughput on 100,000 audit events (wall time, events/s, peak RSS).
 bench-replay:
