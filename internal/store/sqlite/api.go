@@ -534,4 +534,3 @@ func (s *Store) TouchToken(ctx context.Context, id string, t time.Time) error {
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, `DELETE FROM api_token WHERE id = ?`, "token", id)
 }
-
