@@ -21,6 +21,7 @@ import (
 	"github.com/vigilsec/vigil/internal/scan/image"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
+	"github.com/vigilsec/vigil/internal/scan/secret"
 	"github.com/vigilsec/vigil/internal/scan/vulndb"
 )
 
@@ -32,6 +33,7 @@ type ScanConfig struct {
 	DBPath        string
 	Scanners      scanner.Set
 	ShowPasswords bool
+	SecretConfig  string // gitleaks TOML rules replacing the built-in secret rules; "" uses the built-in ones
 	Progress      func(scanner.Progress)
 	Logger        *slog.Logger
 }
@@ -52,6 +54,13 @@ func Scan(ctx context.Context, cfg ScanConfig) (*scanner.Result, error) {
 		defer db.Close()
 		opt.DB = db
 	}
+	if cfg.Scanners[scanner.Secrets] {
+		s, err := SecretScanner(cfg.SecretConfig, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		opt.Secrets = s
+	}
 	if cfg.Filesystem {
 		return scanner.ScanDir(ctx, cfg.Target, opt)
 	}
@@ -60,6 +69,34 @@ func Scan(ctx context.Context, cfg ScanConfig) (*scanner.Result, error) {
 		return nil, err
 	}
 	return scanner.ScanImage(ctx, img, cfg.Target, opt)
+}
+
+// SecretScanner returns the built-in secret rules, or the rules of the
+// gitleaks configuration at path (plus the built-in ones when it sets
+// [extend] useDefault). Rules Go cannot compile are logged and skipped.
+func SecretScanner(path string, log *slog.Logger) (scanner.SecretScanner, error) {
+	if path == "" {
+		return scanner.SecretRules{S: secret.New(secret.Builtin())}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret config: %w", err)
+	}
+	gl, err := secret.LoadGitleaks(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, sk := range gl.Skipped {
+		log.Warn("secret rule skipped", "component", "scan", "file", path, "rule", sk.ID, "reason", sk.Reason)
+	}
+	rules := gl.Rules
+	if gl.UseDefault {
+		rules = append(secret.Builtin(), rules...)
+	}
+	return scanner.SecretRules{S: secret.New(rules, secret.WithAllowlists(gl.Allowlists...))}, nil
 }
 
 // openImage opens a local image (docker-save tar, OCI layout dir or tar)

@@ -25,6 +25,7 @@ type scanOptions struct {
 	scanners      string
 	insecure      bool
 	showPasswords bool
+	secretConfig  string
 	version       string
 }
 
@@ -53,6 +54,7 @@ incomplete (unreadable layer, unreadable file); 2 usage error.`,
 	f.StringVar(&o.ignoreFile, "ignore-file", "", "YAML file of ids to ignore, each with a reason and an optional expiry date")
 	f.StringVar(&o.scanners, "scanners", defaultScanners, "scanners to run: vuln, secret, misconfig, passwd, malware")
 	f.BoolVar(&o.showPasswords, "show-passwords", false, "print the dictionary password an account's hash matched (off: only say that it matched)")
+	f.StringVar(&o.secretConfig, "secret-config", "", "gitleaks TOML file of secret rules used instead of the built-in ones ([extend] useDefault adds them back)")
 	image := &cobra.Command{
 		Use:   "image REF|FILE|DIR",
 		Short: "Scan an image: docker-save tar, OCI layout directory or tar, or a registry reference",
@@ -93,9 +95,9 @@ func runScan(cmd *cobra.Command, o *scanOptions, target string, filesystem bool)
 		return usage(fmt.Errorf("--scanners: %w", err))
 	}
 	explicit := cmd.Flags().Changed("scanners")
-	for _, k := range []scanner.Kind{scanner.Secrets, scanner.Malware} {
+	for _, k := range []scanner.Kind{scanner.Malware} {
 		if kinds[k] {
-			// No secret or malware scanner is wired into this build yet.
+			// No malware scanner is wired into this build yet.
 			if explicit {
 				fmt.Fprintf(stderr, "vigil: the %s scanner is not available in this build; skipped\n", k)
 			}
@@ -119,7 +121,8 @@ func runScan(cmd *cobra.Command, o *scanOptions, target string, filesystem bool)
 			return usage(fmt.Errorf("scan fs %s: not a directory", target))
 		}
 	}
-	cfg := app.ScanConfig{Target: target, Filesystem: filesystem, Insecure: o.insecure, DBPath: dbPath, Scanners: kinds, ShowPasswords: o.showPasswords}
+	cfg := app.ScanConfig{Target: target, Filesystem: filesystem, Insecure: o.insecure, DBPath: dbPath, Scanners: kinds, ShowPasswords: o.showPasswords,
+		SecretConfig: o.secretConfig}
 	bar := newProgress(stderr)
 	if bar != nil {
 		cfg.Progress = bar.update

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/vigilsec/vigil/internal/scan/scanner"
 	"github.com/vigilsec/vigil/internal/scan/scanner/scantest"
+	"github.com/vigilsec/vigil/internal/testutil"
 )
 
 // scanFixture is one test image and database shared by the scan tests.
@@ -264,4 +266,76 @@ func TestScanBenchBookworm(t *testing.T) {
 		t.Logf("scan fs bookworm minbase --scanners %s: %d entries, %d packages, wall %s, peak RSS %.1f MiB, %.0f files/s",
 			scanners, files, len(res.Packages), r.Wall.Round(time.Millisecond), float64(r.MaxRSS)/(1<<20), float64(files)/r.Wall.Seconds())
 	}
+}
+
+// TestScanSecrets runs --scanners secret on a directory and on an image
+// made of it, with the built-in rules and with gitleaks' rules, in every
+// format: findings name the file, the layer and its step, and no format
+// shows the raw token.
+func TestScanSecrets(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	token := "ghp_" + "Zq7Lr2Xw9Tn4Vb8Mc1Kd6Hs3Jf5Gp0Ya2Ue9"
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "app"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "app/config.yaml"), []byte("github:\n  token: "+token+"\n"), 0o644))
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	data := []byte("github:\n  token: " + token + "\n")
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "app/config.yaml", Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}))
+	_, err := tw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, tw.Close())
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	require.NoError(t, err)
+	img, err := mutate.AppendLayers(empty.Image, l)
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	const step = "COPY config.yaml /app/ # buildkit"
+	cf.History = []v1.History{{CreatedBy: step}}
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	tarPath := filepath.Join(dir, "img.tar")
+	require.NoError(t, tarball.WriteToFile(tarPath, name.MustParseReference("vigil.test/secrets:1"), img))
+	digest, err := l.Digest()
+	require.NoError(t, err)
+
+	gitleaks := testutil.SharedData(t, "secrets/gitleaks/gitleaks.toml")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		layer string
+	}{
+		{"fs builtin", []string{"scan", "fs", root}, ""},
+		{"fs gitleaks", []string{"scan", "fs", root, "--secret-config", gitleaks}, ""},
+		{"image builtin", []string{"scan", "image", tarPath}, digest.String()},
+		{"image gitleaks", []string{"scan", "image", tarPath, "--secret-config", gitleaks}, digest.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(tc.args, "--scanners", "secret")
+			r := vigil(t, append(args, "--format", "json", "--exit-code", "4")...)
+			require.Equal(t, 4, r.Code, r.Stderr)
+			res := decodeReport(t, r.Stdout)
+			require.Len(t, res.Secrets, 1, "%+v", res.Secrets)
+			s := res.Secrets[0]
+			require.Equal(t, "app/config.yaml", s.Path)
+			require.Equal(t, 2, s.Line)
+			require.Equal(t, tc.layer, s.Layer)
+			if tc.layer != "" {
+				require.Equal(t, step, s.CreatedBy)
+			}
+			for _, format := range []string{"table", "json", "sarif", "cyclonedx", "spdx"} {
+				r := vigil(t, append(args, "--format", format)...)
+				require.Equal(t, 0, r.Code, r.Stderr)
+				require.NotContains(t, r.Stdout, token, "%s report leaks the token", format)
+				require.NotContains(t, r.Stdout, token[4:20], "%s report leaks part of the token", format)
+			}
+		})
+	}
+	r := vigil(t, "scan", "fs", root, "--scanners", "secret", "--secret-config", filepath.Join(dir, "missing.toml"))
+	require.Equal(t, 1, r.Code)
+	require.Contains(t, r.Stderr, "missing.toml")
 }

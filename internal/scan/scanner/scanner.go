@@ -25,6 +25,7 @@ import (
 	"github.com/vigilsec/vigil/internal/scan/image"
 	"github.com/vigilsec/vigil/internal/scan/misconfig"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
+	"github.com/vigilsec/vigil/internal/scan/secret"
 	"github.com/vigilsec/vigil/internal/scan/version"
 	"github.com/vigilsec/vigil/internal/scan/vulndb"
 )
@@ -85,11 +86,18 @@ type Matcher interface {
 }
 
 // SecretScanner finds secrets in file contents. Implementations must
-// redact every match they return.
+// redact every match they return. SecretRules is one.
 type SecretScanner interface {
 	Wanted(path string, mode fs.FileMode) bool
+	// Limit is how many bytes of a file Scan needs; a longer content is
+	// scanned in part, with an error saying so.
+	Limit() int64
 	Scan(ctx context.Context, path string, content []byte) ([]Secret, error)
 }
+
+// binarySniff is how much of a file is read to tell a binary file (a NUL
+// byte) that only the secret scanner wanted; the rest is then skipped.
+const binarySniff = 8 << 10
 
 // Progress reports how far a scan has come.
 type Progress struct {
@@ -207,12 +215,27 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 	if len(s.want) == 0 && !isAccount && !wantSecret {
 		return nil
 	}
-	if fi.Size > s.opt.MaxFileSize {
+	onlySecret := len(s.want) == 0 && !isAccount
+	limit := s.opt.MaxFileSize
+	if onlySecret {
+		limit = s.opt.Secrets.Limit()
+	} else if fi.Size > s.opt.MaxFileSize {
 		s.errorf(layer, fi.Path, "file of %d bytes is larger than the %d-byte analysis limit; not analysed", fi.Size, s.opt.MaxFileSize)
 		return nil
 	}
 	s.buf.Reset()
-	n, err := s.buf.ReadFrom(io.LimitReader(r, s.opt.MaxFileSize+1))
+	if onlySecret {
+		// Binary files hold no text secrets: read their beginning only.
+		n, err := s.buf.ReadFrom(io.LimitReader(r, binarySniff))
+		s.res.Stats.Bytes += n
+		if err != nil {
+			return fmt.Errorf("read %s: %w", fi.Path, err)
+		}
+		if secret.IsBinary(s.buf.Bytes()) {
+			return nil
+		}
+	}
+	n, err := s.buf.ReadFrom(io.LimitReader(r, limit+1-int64(s.buf.Len())))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", fi.Path, err)
 	}
@@ -225,6 +248,9 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 		found, err := s.opt.Secrets.Scan(ctx, fi.Path, data)
 		if err != nil {
 			s.errorf(layer, fi.Path, "secret scan: %v", err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
 		for _, f := range found {
 			f.Path, f.Layer, f.CreatedBy = fi.Path, layer, createdBy
