@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,25 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives server logs. Default: discard.
 	Logger *slog.Logger
+
+	// API, when set, serves the HTTP API under /api/v1 (see api.go).
+	API *APIConfig
+	// Console, when set, serves the web console at / (package web).
+	// TODO(console): cmd wiring passes web.Handler() once web/embed.go
+	// exists.
+	Console http.Handler
+	// Metrics, when set, is served at GET /metrics: behind the API's
+	// authentication when it is on, or to a request bearing MetricsToken.
+	Metrics      http.Handler
+	MetricsToken string
+	// TLS, when set, serves HTTPS. With ClientCAs and a ClientAuth that
+	// verifies given certificates, a verified client certificate
+	// authenticates POST /k8s-audit.
+	TLS *tls.Config
+	// AuditToken, when set, lets POST /k8s-audit requests bearing
+	// "Authorization: Bearer AuditToken" in. When AuditToken or client
+	// certificates are configured, requests with neither get 401.
+	AuditToken string
 }
 
 // Server is the HTTP server of `vigil run`. Create it with New.
@@ -108,9 +128,65 @@ func New(cfg Config, ingester AuditIngester) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	if ingester != nil {
-		s.mux.HandleFunc("POST /k8s-audit", s.handleAudit)
+		s.mux.HandleFunc("POST /k8s-audit", s.auditAuth(s.handleAudit))
+	}
+	if cfg.API != nil {
+		if err := s.registerAPI(*cfg.API); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.metricsAuth(cfg.Metrics))
+	}
+	if cfg.Console != nil {
+		s.mux.Handle("GET /", cfg.Console)
 	}
 	return s, nil
+}
+
+// auditAuth protects the audit webhook with the bearer token and client
+// certificates configured, if any.
+func (s *Server) auditAuth(h http.HandlerFunc) http.HandlerFunc {
+	mtls := s.cfg.TLS != nil && s.cfg.TLS.ClientCAs != nil
+	if s.cfg.AuditToken == "" && !mtls {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if (s.cfg.AuditToken != "" && checkBearer(r, s.cfg.AuditToken)) ||
+			(mtls && r.TLS != nil && len(r.TLS.VerifiedChains) > 0) {
+			h(w, r)
+			return
+		}
+		s.log.Warn("audit webhook request refused: no valid token or client certificate", "remote", r.RemoteAddr)
+		httpError(w, http.StatusUnauthorized, "audit webhook: missing or invalid bearer token or client certificate")
+	}
+}
+
+// metricsAuth lets a request with the metrics token in, else applies the
+// API's authentication (any role) when it is on.
+func (s *Server) metricsAuth(h http.Handler) http.Handler {
+	if s.cfg.API == nil || s.cfg.API.Auth == nil {
+		if s.cfg.MetricsToken == "" {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !checkBearer(r, s.cfg.MetricsToken) {
+				httpError(w, http.StatusUnauthorized, "metrics: missing or invalid bearer token")
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	a := &api{cfg: *s.cfg.API, s: s}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.MetricsToken != "" && checkBearer(r, s.cfg.MetricsToken) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if _, ok := a.principal(w, r); ok {
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -197,6 +273,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLS != nil {
+		srv.TLSConfig = s.cfg.TLS
+		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -156,3 +156,16 @@ type Accounts interface {
 	// DeleteToken removes a token, or returns ErrNotFound.
 	DeleteToken(ctx context.Context, id string) error
 }
+
+// SeriesPoint counts alerts by priority in one time bucket.
+type SeriesPoint struct {
+	Time       time.Time
+	ByPriority map[string]int64
+}
+
+// Seriesser returns alert counts per time bucket.
+type Seriesser interface {
+	// Series counts alerts (by their Count) with since <= Time < until per
+	// bucket and priority, oldest bucket first; empty buckets are left out.
+	Series(ctx context.Context, since, until time.Time, bucket time.Duration) ([]SeriesPoint, error)
+}

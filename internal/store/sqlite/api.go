@@ -534,3 +534,35 @@ func (s *Store) TouchToken(ctx context.Context, id string, t time.Time) error {
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, `DELETE FROM api_token WHERE id = ?`, "token", id)
 }
+
+var _ store.Seriesser = (*Store)(nil)
+
+// Series counts alerts per bucket and priority.
+func (s *Store) Series(ctx context.Context, since, until time.Time, bucket time.Duration) ([]store.SeriesPoint, error) {
+	if bucket <= 0 {
+		return nil, fmt.Errorf("alert series: bucket %s: %w", bucket, store.ErrInvalid)
+	}
+	b := int64(bucket)
+	rows, err := s.r.QueryContext(ctx, `SELECT time - (time % ?) AS t, priority, sum(count) FROM alert
+		WHERE time >= ? AND time < ? GROUP BY 1, 2 ORDER BY 1`, b, clampNanos(since), clampNanos(until))
+	if err != nil {
+		return nil, fmt.Errorf("alert series: %w", classify(err))
+	}
+	defer rows.Close()
+	out := []store.SeriesPoint{}
+	for rows.Next() {
+		var t, n int64
+		var prio string
+		if err := rows.Scan(&t, &prio, &n); err != nil {
+			return nil, fmt.Errorf("alert series: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Time.UnixNano() != t {
+			out = append(out, store.SeriesPoint{Time: time.Unix(0, t).UTC(), ByPriority: map[string]int64{}})
+		}
+		out[len(out)-1].ByPriority[prio] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alert series: %w", classify(err))
+	}
+	return out, nil
+}
