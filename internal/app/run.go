@@ -42,6 +42,10 @@ type RunOptions struct {
 	Logger *slog.Logger
 	// Ready, when set, receives the bound address once the server listens.
 	Ready func(addr string)
+	// Auth configures authentication and TLS of the HTTP server.
+	Auth AuthOptions
+	// Version is reported by GET /api/v1/health.
+	Version string
 }
 
 // DefaultDataDir is where vigil run keeps its state when run as root.
@@ -97,15 +101,56 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	reopenOnHUP(ctx, outs, log)
 	det := NewDetector(rs, o.Hostname)
+	tlsCfg, err := tlsConfig(o.Auth, o.DataDir, o.Listen, log)
+	if err != nil {
+		return err
+	}
+	auditToken, err := readSecret(o.Auth.AuditTokenFile, "audit token")
+	if err != nil {
+		return err
+	}
+	metricsToken, err := readSecret(o.Auth.MetricsTokenFile, "metrics token")
+	if err != nil {
+		return err
+	}
+	var (
+		hooks   sourceHooks
+		api     *server.APIConfig
+		writers *asyncWriters
+	)
+	if db != nil {
+		authSvc, err := setupAuth(ctx, o.Auth, db, o.Stderr, log)
+		if err != nil {
+			return err
+		}
+		writers = startAsyncWriters(db, log)
+		defer writers.stop()
+		hooks = writers.hooks()
+		now := time.Now()
+		writers.assets <- store.Asset{Kind: store.AssetHost, ID: det.hostname, Name: det.hostname, FirstSeen: now, LastSeen: now,
+			Attributes: map[string]any{"vigil_version": o.Version}}
+		api = &server.APIConfig{Store: db, Auth: authSvc, Version: o.Version}
+	} else {
+		log.Warn("no data directory: the HTTP API and console are off", "component", "run")
+	}
+	sysState := SensorOff
 	sys, err := startSyscallSource(ctx, o.Sensor, rs, det, det.hostname, func(al *alert.Alert) {
 		reg.Alert(al.Rule, al.Priority)
 		_ = fan.Send(ctx, al)
-	}, log)
+	}, hooks, log)
 	switch {
 	case err != nil && o.Sensor.Mode != SensorOn && errors.Is(err, ErrSensorUnavailable):
+		sysState = "unavailable: " + err.Error()
 		log.Warn("syscall source not running; the other sources run", "component", "sensor", "err", err)
 	case err != nil:
 		return err
+	case sys != nil:
+		sysState = "running"
+	}
+	if api != nil {
+		api.Sources = func() map[string]string {
+			return map[string]string{"syscall": sysState, k8saudit.SourceName: "running"}
+		}
 	}
 	if sys != nil {
 		defer sys.stop()
@@ -114,11 +159,10 @@ func Run(ctx context.Context, o RunOptions) error {
 		}
 	}
 	ing := &auditIngester{det: det, fan: fan, met: reg, events: reg.Events(k8saudit.SourceName)}
-	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log}, ing)
+	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log,
+		API: api, Metrics: reg.Handler(), MetricsToken: metricsToken, TLS: tlsCfg, AuditToken: auditToken,
+		Console: consoleHandler()}, ing)
 	if err != nil {
-		return err
-	}
-	if err := srv.Handle("GET /metrics", reg.Handler()); err != nil {
 		return err
 	}
 	var auditRunning atomic.Bool
@@ -134,7 +178,8 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	addr := bound.String()
 	auditRunning.Store(true)
-	log.Info("serving", "component", "run", "addr", addr, "audit_webhook", "POST /k8s-audit")
+	log.Info("serving", "component", "run", "addr", addr, "tls", tlsCfg != nil, "auth", api != nil && api.Auth != nil,
+		"audit_webhook", "POST /k8s-audit", "audit_auth", auditToken != "" || (tlsCfg != nil && tlsCfg.ClientCAs != nil))
 	if o.Ready != nil {
 		o.Ready(addr)
 	}

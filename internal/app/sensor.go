@@ -76,7 +76,7 @@ type syscallSource struct {
 // send. It returns nil, nil when the source is not wanted (mode off, or
 // auto with no syscall rule) and an error wrapping ErrSensorUnavailable
 // when the machine lacks what it needs.
-func startSyscallSource(ctx context.Context, o SensorOptions, rs *rules.Ruleset, det *Detector, hostname string, send func(*alert.Alert), log *slog.Logger) (*syscallSource, error) {
+func startSyscallSource(ctx context.Context, o SensorOptions, rs *rules.Ruleset, det *Detector, hostname string, send func(*alert.Alert), hooks sourceHooks, log *slog.Logger) (*syscallSource, error) {
 	mode := o.Mode
 	if mode == "" {
 		mode = SensorAuto
@@ -106,7 +106,7 @@ func startSyscallSource(ctx context.Context, o SensorOptions, rs *rules.Ruleset,
 
 	ctx, cancel := context.WithCancel(ctx)
 	src := &syscallSource{cancel: cancel, log: log}
-	res, err := container.NewResolver(container.Config{Logger: log})
+	res, err := container.NewResolver(container.Config{Logger: log, OnUpdate: hooks.onContainer})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("container attribution: %w", err)
@@ -152,8 +152,19 @@ func startSyscallSource(ctx context.Context, o SensorOptions, rs *rules.Ruleset,
 	src.wg.Add(2)
 	go func() {
 		defer src.wg.Done()
+		// One emit closure for all events (no allocation per event): it
+		// reads the event being evaluated from cur.
+		var cur *sysevent.Event
+		kids := newChildWatch(hostname, hooks.recordExec)
+		emit := func(al *alert.Alert) {
+			al.Context = provenance(cur, table)
+			kids.watch(cur, al.Time)
+			send(al)
+		}
 		err := c.Run(ctx, func(ev *sysevent.Event) {
-			det.Detect(ev, send)
+			cur = ev
+			kids.observe(ev)
+			det.Detect(ev, emit)
 		})
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, sensor.ErrClosed) {
 			log.Error("syscall source stopped", "component", "sensor", "err", err)

@@ -43,7 +43,7 @@ func TestSyscallSourceDropAlert(t *testing.T) {
 	det := NewDetector(rs, "h")
 	// 16 KiB: an exec record alone is ~15 KiB, so a burst of execs and
 	// opens overflows it before the reader can drain it.
-	src, err := startSyscallSource(t.Context(), SensorOptions{Mode: SensorOn, RingBufferBytes: 16 << 10, DropAlertInterval: time.Millisecond}, rs, det, "h", send, log)
+	src, err := startSyscallSource(t.Context(), SensorOptions{Mode: SensorOn, RingBufferBytes: 16 << 10, DropAlertInterval: time.Millisecond}, rs, det, "h", send, sourceHooks{}, log)
 	require.NoError(t, err)
 	require.NotNil(t, src)
 	defer src.stop()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
-	o := app.RunOptions{}
+	o := app.RunOptions{Version: buildVersion()}
 	var verbose bool
 	var configFile string
 	cmd := &cobra.Command{
@@ -63,6 +64,16 @@ exists; flags given on the command line override its values.`,
 	cmd.Flags().StringVar(&o.Hostname, "hostname", "", "hostname put in alerts (default: this machine's)")
 	cmd.Flags().StringVar(&o.Sensor.Mode, "sensor", app.SensorAuto, "syscall source (eBPF sensor): auto (when syscall rules are loaded and the machine allows it), on (failing to start is an error) or off")
 	cmd.Flags().IntVar(&o.Sensor.RingBufferBytes, "sensor-ring-buffer", 0, "size in bytes of the sensor's BPF ring buffer, a power of two (default 8 MiB)")
+	var authOn bool
+	cmd.Flags().BoolVar(&authOn, "auth", true, "require login or an API token for the HTTP API, console and /metrics (--auth=false for local use only)")
+	cmd.Flags().StringVar(&o.Auth.AdminPasswordFile, "admin-password-file", "", "file with the password of the first admin user (else $"+app.AdminPasswordEnv+", else one is generated and printed once)")
+	cmd.Flags().StringVar(&o.Auth.AuditTokenFile, "audit-token-file", "", "file with the bearer token POST /k8s-audit requires")
+	cmd.Flags().StringVar(&o.Auth.ClientCA, "audit-client-ca", "", "PEM CA file: client certificates it signs authenticate POST /k8s-audit (needs TLS)")
+	cmd.Flags().StringVar(&o.Auth.MetricsTokenFile, "metrics-token-file", "", "file with a bearer token that may read /metrics without a login")
+	cmd.Flags().StringVar(&o.Auth.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
+	cmd.Flags().StringVar(&o.Auth.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().BoolVar(&o.Auth.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in --data-dir")
+	cmd.PreRun = func(*cobra.Command, []string) { o.Auth.Disabled = !authOn }
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	return cmd
 }
@@ -102,4 +113,15 @@ func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
 	}
 	o.Logger.Info("configuration loaded", "component", "run", "file", path, "outputs", len(c.Outputs))
 	return nil
+}
+
+// buildVersion is the module version recorded in the binary, reported by
+// GET /api/v1/health.
+// TODO: pass BuildInfo.Version from newRoot (root.go is shared; see the
+// report of the API work).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return ""
 }
