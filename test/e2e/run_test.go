@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"github.com/vigilsec/vigil/internal/store/sqlite"
+	"slices"
 
 	"bufio"
 	"bytes"
@@ -48,6 +49,12 @@ var servingRe = regexp.MustCompile(`msg=serving component=run addr=(\S+)`)
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, change: make(chan struct{}), exited: make(chan struct{})}
+	// These tests are about the audit webhook and outputs: the syscall
+	// source stays off unless asked for, so that what the machine does
+	// meanwhile cannot add alerts (test/runtime covers the sensor).
+	if !slices.Contains(args, "--sensor") {
+		args = append([]string{"--sensor", "off"}, args...)
+	}
 	d.cmd = exec.Command(vigilBin, append([]string{"run"}, args...)...)
 	stdout, err := d.cmd.StdoutPipe()
 	require.NoError(t, err)
