@@ -7,6 +7,8 @@
 //   SHOTS                directory for 1366×768 screenshots (required)
 //   EXPECT_RULE          rule of an alert that must be listed; its detail is opened (required)
 //   EXPECT_PROC=1        the detail must draw a process tree with the alerting process
+//   PROC_RULE            rule of a second alert (a runtime one) whose detail must draw a
+//                        process tree; screenshot provenance.png
 //   EXPECT_MITRE=ID      the detail must list this MITRE technique id
 //   LIVE_RULE            after printing "LIVE?" and reading a line on stdin, an alert of
 //                        this rule must appear in the list without a reload
@@ -38,6 +40,7 @@ const expectProc = env("EXPECT_PROC", "") === "1";
 const expectMitre = env("EXPECT_MITRE", "");
 const liveRule = env("LIVE_RULE", "");
 const assetKind = env("ASSET_KIND", "hosts");
+const procRule = env("PROC_RULE", "");
 mkdirSync(shots, { recursive: true });
 
 const step = (s) => console.log("step: " + s);
@@ -146,6 +149,20 @@ try {
   }
   await shot("detail.png");
   await shot("detail-full.png", true);
+
+  if (procRule) {
+    await page.goto(base + "/alerts?range=all&rule=" + encodeURIComponent(procRule));
+    await page.locator("tr.row-link", { has: page.locator(".rule-name", { hasText: procRule }) }).first().click();
+    await page.waitForSelector(".proctree .proc-self");
+    const self = await page.textContent(".proctree .proc-self .proc-name");
+    const anc = await page.locator(".proctree .proc-ancestor").count();
+    step(`runtime alert "${procRule}": process tree ${anc} ancestors shown → ${self} (highlighted)`);
+    await page.locator(".proctree").scrollIntoViewIfNeeded();
+    await shot("provenance.png");
+    await page.goBack();
+    await page.goBack();
+    await page.waitForSelector(".detail-title h1");
+  }
 
   // Triage (admin): acknowledge with a note; the status and timeline update.
   await page.fill("textarea[name=note]", "looking into it (browser test)");

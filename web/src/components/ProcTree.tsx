@@ -1,4 +1,8 @@
+import { useState } from "preact/hooks";
 import type { Proc, Provenance } from "../types";
+
+/** SHOWN_ANCESTORS is how many ancestors are drawn before "show older". */
+const SHOWN_ANCESTORS = 4;
 import { basename, fmtTime, shortId } from "../util";
 
 function ProcNode({ p, role }: { p: Proc; role: "ancestor" | "self" | "child" }) {
@@ -15,7 +19,7 @@ function ProcNode({ p, role }: { p: Proc; role: "ancestor" | "self" | "child" })
         )}
         {role === "self" && <span class="proc-flag">alerting process</span>}
       </div>
-      <div class="proc-cmd mono" title={p.exe}>
+      <div class="proc-cmd mono" title={p.cmdline || p.exe}>
         {p.cmdline || p.exe}
       </div>
       {p.container_id && <div class="proc-ctr muted small">container {shortId(p.container_id)}</div>}
@@ -28,7 +32,10 @@ function ProcNode({ p, role }: { p: Proc; role: "ancestor" | "self" | "child" })
  * the oldest down, the alerting process highlighted, and its children.
  */
 export function ProcTree({ prov }: { prov: Provenance }) {
-  const chain = [...(prov.ancestors ?? [])].reverse(); // the API lists the parent first
+  const [all, setAll] = useState(false);
+  const ancestors = prov.ancestors ?? []; // the API lists the parent first
+  const hidden = all ? 0 : Math.max(0, ancestors.length - SHOWN_ANCESTORS);
+  const chain = ancestors.slice(0, ancestors.length - hidden).reverse();
   const children = prov.children ?? [];
   const build = (i: number): preact.JSX.Element => {
     if (i < chain.length) {
@@ -56,6 +63,11 @@ export function ProcTree({ prov }: { prov: Provenance }) {
   };
   return (
     <div class="proctree">
+      {hidden > 0 && (
+        <button class="btn btn-small more-ancestors" onClick={() => setAll(true)}>
+          Show {hidden} older ancestor{hidden > 1 ? "s" : ""}
+        </button>
+      )}
       <ul class="tree-root">{build(0)}</ul>
     </div>
   );
