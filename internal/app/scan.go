@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigilsec/vigil/internal/scan/analyzer/catalog"
 	"github.com/vigilsec/vigil/internal/scan/image"
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
 	"github.com/vigilsec/vigil/internal/scan/secret"
@@ -33,7 +34,9 @@ type ScanConfig struct {
 	DBPath        string
 	Scanners      scanner.Set
 	ShowPasswords bool
-	SecretConfig  string // gitleaks TOML rules replacing the built-in secret rules; "" uses the built-in ones
+	SecretConfig  string   // gitleaks TOML rules replacing the built-in secret rules; "" uses the built-in ones
+	MalwareRules  []string // directories of YARA rules (builds with -tags yara)
+	MalwareHashes []string // SHA-256 blocklists added to the embedded one
 	Progress      func(scanner.Progress)
 	Logger        *slog.Logger
 }
@@ -60,6 +63,18 @@ func Scan(ctx context.Context, cfg ScanConfig) (*scanner.Result, error) {
 			return nil, err
 		}
 		opt.Secrets = s
+	}
+	if cfg.Scanners[scanner.Malware] {
+		m, err := malware.New(malware.Options{RuleDirs: cfg.MalwareRules, HashFiles: cfg.MalwareHashes})
+		if err != nil && !errors.Is(err, malware.ErrNoYARA) {
+			return nil, err
+		}
+		if m != nil && cfg.Logger != nil {
+			for _, sk := range m.Skipped {
+				cfg.Logger.Warn("YARA rule file skipped", "component", "scan", "reason", sk)
+			}
+		}
+		opt.Malware = m
 	}
 	if cfg.Filesystem {
 		return scanner.ScanDir(ctx, cfg.Target, opt)
@@ -245,6 +260,13 @@ func Filter(res *scanner.Result, severities []string, ignore *IgnoreList, now ti
 		}
 	}
 	res.Secrets = secrets
+	mal := res.Malware[:0]
+	for _, m := range res.Malware {
+		if keepSev(m.Severity) && !ignored(m.RuleID, m.SHA256) {
+			mal = append(mal, m)
+		}
+	}
+	res.Malware = mal
 	pw := res.Passwords[:0]
 	for _, p := range res.Passwords {
 		if keepSev(p.Severity) && !ignored(p.ID) {
@@ -273,5 +295,5 @@ func ParseSeverities(s string) ([]string, error) {
 
 // Findings counts the findings of a (filtered) result.
 func Findings(res *scanner.Result) int {
-	return len(res.Vulnerabilities) + len(res.Misconfigurations) + len(res.Secrets) + len(res.Passwords)
+	return len(res.Vulnerabilities) + len(res.Misconfigurations) + len(res.Secrets) + len(res.Passwords) + len(res.Malware)
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/internal/app"
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/report"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
 )
@@ -26,6 +27,8 @@ type scanOptions struct {
 	insecure      bool
 	showPasswords bool
 	secretConfig  string
+	malwareRules  []string
+	malwareHashes []string
 	version       string
 }
 
@@ -55,6 +58,8 @@ incomplete (unreadable layer, unreadable file); 2 usage error.`,
 	f.StringVar(&o.scanners, "scanners", defaultScanners, "scanners to run: vuln, secret, misconfig, passwd, malware")
 	f.BoolVar(&o.showPasswords, "show-passwords", false, "print the dictionary password an account's hash matched (off: only say that it matched)")
 	f.StringVar(&o.secretConfig, "secret-config", "", "gitleaks TOML file of secret rules used instead of the built-in ones ([extend] useDefault adds them back)")
+	f.StringArrayVar(&o.malwareRules, "malware-rules", nil, "directory of YARA rules (*.yar, *.yara) for the malware scanner; needs a build with -tags yara (repeatable)")
+	f.StringArrayVar(&o.malwareHashes, "malware-hashes", nil, "file of SHA-256 sums (\"SUM name\" a line) added to the embedded malware blocklist (repeatable)")
 	image := &cobra.Command{
 		Use:   "image REF|FILE|DIR",
 		Short: "Scan an image: docker-save tar, OCI layout directory or tar, or a registry reference",
@@ -94,15 +99,8 @@ func runScan(cmd *cobra.Command, o *scanOptions, target string, filesystem bool)
 	if err != nil {
 		return usage(fmt.Errorf("--scanners: %w", err))
 	}
-	explicit := cmd.Flags().Changed("scanners")
-	for _, k := range []scanner.Kind{scanner.Malware} {
-		if kinds[k] {
-			// No malware scanner is wired into this build yet.
-			if explicit {
-				fmt.Fprintf(stderr, "vigil: the %s scanner is not available in this build; skipped\n", k)
-			}
-			delete(kinds, k)
-		}
+	if kinds[scanner.Malware] && !malware.YARAAvailable {
+		fmt.Fprintln(stderr, "vigil: malware scanning needs a build with -tags yara for YARA rules; only the SHA-256 blocklist runs")
 	}
 	var ignore *app.IgnoreList
 	if o.ignoreFile != "" {
@@ -122,7 +120,7 @@ func runScan(cmd *cobra.Command, o *scanOptions, target string, filesystem bool)
 		}
 	}
 	cfg := app.ScanConfig{Target: target, Filesystem: filesystem, Insecure: o.insecure, DBPath: dbPath, Scanners: kinds, ShowPasswords: o.showPasswords,
-		SecretConfig: o.secretConfig}
+		SecretConfig: o.secretConfig, MalwareRules: o.malwareRules, MalwareHashes: o.malwareHashes}
 	bar := newProgress(stderr)
 	if bar != nil {
 		cfg.Progress = bar.update

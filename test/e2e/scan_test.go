@@ -3,6 +3,8 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log"
@@ -24,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilsec/vigil/internal/scan/malware"
+	"github.com/vigilsec/vigil/internal/scan/malware/malwaretest"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
 	"github.com/vigilsec/vigil/internal/scan/scanner/scantest"
 	"github.com/vigilsec/vigil/internal/testutil"
@@ -338,4 +342,65 @@ func TestScanSecrets(t *testing.T) {
 	r := vigil(t, "scan", "fs", root, "--scanners", "secret", "--secret-config", filepath.Join(dir, "missing.toml"))
 	require.Equal(t, 1, r.Code)
 	require.Contains(t, r.Stderr, "missing.toml")
+}
+
+// TestScanMalwareBlocklist runs --scanners malware in the default build
+// (no YARA): the build says YARA needs -tags yara, and the embedded and
+// user blocklists still find the samples, with their layer.
+func TestScanMalwareBlocklist(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	files := map[string][]byte{"usr/bin/kswapd0": malwaretest.FakeMiner(), "var/www/up.php": malwaretest.WebShell(), "etc/hostname": []byte("box\n")}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, p := range []string{"etc/hostname", "usr/bin/kswapd0", "var/www/up.php"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, p), files[p], 0o755))
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: p, Mode: 0o755, Size: int64(len(files[p])), Typeflag: tar.TypeReg}))
+		_, err := tw.Write(files[p])
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	require.NoError(t, err)
+	img, err := mutate.AppendLayers(empty.Image, l)
+	require.NoError(t, err)
+	tarPath := filepath.Join(dir, "img.tar")
+	require.NoError(t, tarball.WriteToFile(tarPath, name.MustParseReference("vigil.test/malware:1"), img))
+	digest, err := l.Digest()
+	require.NoError(t, err)
+	sum := sha256.Sum256(malwaretest.WebShell())
+	hashes := filepath.Join(dir, "hashes.txt")
+	require.NoError(t, os.WriteFile(hashes, []byte(hex.EncodeToString(sum[:])+" incident 42 web shell\n"), 0o644))
+
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		layer string
+	}{
+		{"fs", []string{"scan", "fs", root}, ""},
+		{"image", []string{"scan", "image", tarPath}, digest.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := vigil(t, append(tc.args, "--scanners", "malware", "--format", "json", "--exit-code", "5")...)
+			require.Equal(t, 5, r.Code, r.Stderr)
+			require.Contains(t, r.Stderr, "needs a build with -tags yara")
+			res := decodeReport(t, r.Stdout)
+			require.Len(t, res.Malware, 1)
+			require.Equal(t, "usr/bin/kswapd0", res.Malware[0].Path)
+			require.Equal(t, malware.BlocklistRule, res.Malware[0].RuleID)
+			require.Equal(t, tc.layer, res.Malware[0].Layer)
+
+			r = vigil(t, append(tc.args, "--scanners", "malware", "--format", "json", "--malware-hashes", hashes)...)
+			require.Equal(t, 0, r.Code, r.Stderr)
+			res = decodeReport(t, r.Stdout)
+			require.Len(t, res.Malware, 2)
+			require.Equal(t, "var/www/up.php", res.Malware[1].Path)
+			require.Equal(t, "incident 42 web shell", res.Malware[1].Description)
+		})
+	}
+	r := vigil(t, "scan", "fs", root, "--scanners", "malware", "--malware-hashes", filepath.Join(dir, "nope.txt"))
+	require.Equal(t, 1, r.Code)
+	require.Contains(t, r.Stderr, "nope.txt")
 }

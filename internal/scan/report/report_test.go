@@ -13,6 +13,7 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/misconfig"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
@@ -55,6 +56,10 @@ func fixture() *scanner.Result {
 			{ID: misconfig.IDSetuid, Severity: "LOW", Title: "setuid binary usr/bin/passwd", Path: "usr/bin/passwd", Layer: layer0},
 		},
 		Secrets: []scanner.Secret{{RuleID: "aws-access-key-id", Description: "AWS access key ID", Severity: "HIGH", Path: "root/.aws/credentials", Line: 2, Match: "AKIA****", Layer: layer1}},
+		Malware: []malware.Finding{{RuleID: "XMRIG_Monero_Miner", Source: "miners/pua_xmrig_monero_miner.yar", Description: "Detects Monero mining software",
+			Severity: "HIGH", Author: "Florian Roth (Nextron Systems)", License: "Detection Rule License 1.1 https://github.com/Neo23x0/signature-base/blob/master/LICENSE",
+			Reference: "https://github.com/xmrig/xmrig/releases", SHA256: "57ad20aea08483bf5e1e06c43dfb157b308625f0c23c2b0207406b912b7e8e43",
+			Path: "usr/local/bin/kswapd0", Layer: layer1, CreatedBy: "COPY app /usr/local/bin/app # buildkit"}},
 		Passwords: []passwd.Finding{{ID: passwd.IDDictionaryPassword, Severity: "HIGH", User: "root", Path: "etc/shadow", Line: 1,
 			Algorithm: "sha512crypt", Hash: "$6$abcd…", Title: "account root has a weak password that matches a dictionary password"}},
 		Errors: []scanner.Error{{Layer: layer1, Path: "../escape", Message: "tar entry escapes the image root; skipped"}},
@@ -138,7 +143,7 @@ func TestSARIFStructure(t *testing.T) {
 		require.NotEmpty(t, rm["shortDescription"].(map[string]any)["text"])
 	}
 	results := run["results"].([]any)
-	require.Len(t, results, 6)
+	require.Len(t, results, 7) // 2 vulnerabilities, 2 misconfigurations, a secret, a malware file, a weak account
 	levels := map[string]bool{"none": true, "note": true, "warning": true, "error": true}
 	for _, r := range results {
 		rm := r.(map[string]any)

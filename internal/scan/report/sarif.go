@@ -137,7 +137,20 @@ func SARIF(w io.Writer, res *scanner.Result, opt Options) error {
 		i := rule(sarifRule{ID: s.RuleID, Name: "Secret", ShortDescription: sarifText{s.Description},
 			Properties: map[string]any{"security-severity": securitySeverity(s.Severity, 0), "tags": []string{"secret", "security", s.Severity}}})
 		run.Results = append(run.Results, sarifResult{RuleID: s.RuleID, RuleIndex: i, Level: sarifLevel(s.Severity),
-			Message: sarifText{s.Description + ": " + s.Match}, Locations: loc(s.Path, s.Line)})
+			Message: sarifText{s.Description + ": " + s.Match}, Locations: loc(s.Path, s.Line),
+			Properties: map[string]any{"layer": s.Layer, "created_by": s.CreatedBy}})
+	}
+	for _, m := range res.Malware {
+		props := map[string]any{"security-severity": securitySeverity(m.Severity, 0), "tags": []string{"malware", "security", m.Severity}}
+		for k, v := range map[string]string{"author": m.Author, "license": m.License, "reference": m.Reference, "source": m.Source} {
+			if v != "" {
+				props[k] = v
+			}
+		}
+		i := rule(sarifRule{ID: m.RuleID, Name: "Malware", ShortDescription: sarifText{m.Description}, Properties: props})
+		run.Results = append(run.Results, sarifResult{RuleID: m.RuleID, RuleIndex: i, Level: sarifLevel(m.Severity),
+			Message: sarifText{m.RuleID + ": " + m.Description + " (sha256 " + m.SHA256 + ")"}, Locations: loc(m.Path, 0),
+			Properties: map[string]any{"layer": m.Layer, "created_by": m.CreatedBy}})
 	}
 	for _, p := range res.Passwords {
 		i := rule(sarifRule{ID: p.ID, Name: "WeakAccount", ShortDescription: sarifText{p.Title},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/scanner"
 )
 
@@ -40,7 +41,13 @@ func Table(w io.Writer, res *scanner.Result) error {
 				secrets = append(secrets, s)
 			}
 		}
-		if len(vulns)+len(mis)+len(secrets) == 0 {
+		var mal []malware.Finding
+		for _, m := range res.Malware {
+			if m.Layer == l.Digest {
+				mal = append(mal, m)
+			}
+		}
+		if len(vulns)+len(mis)+len(secrets)+len(mal) == 0 {
 			continue
 		}
 		fmt.Fprintln(tw)
@@ -76,6 +83,12 @@ func Table(w io.Writer, res *scanner.Result) error {
 			fmt.Fprintln(tw, "  SECRET\tSEVERITY\tLOCATION\tMATCH")
 			for _, s := range secrets {
 				fmt.Fprintf(tw, "  %s\t%s\t%s:%d\t%s\n", s.RuleID, s.Severity, s.Path, s.Line, s.Match)
+			}
+		}
+		if len(mal) > 0 {
+			fmt.Fprintln(tw, "  MALWARE\tSEVERITY\tPATH\tDESCRIPTION")
+			for _, m := range mal {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.RuleID, m.Severity, m.Path, oneLine(m.Description, 80))
 			}
 		}
 	}
@@ -120,8 +133,12 @@ func Table(w io.Writer, res *scanner.Result) error {
 	if len(parts) > 0 {
 		sev = " (" + strings.Join(parts, ", ") + ")"
 	}
-	fmt.Fprintf(tw, "Total: %d packages, %d vulnerabilities%s, %d misconfigurations, %d secrets, %d weak accounts, %d errors\n",
-		len(res.Packages), len(res.Vulnerabilities), sev, len(res.Misconfigurations), len(res.Secrets), len(res.Passwords), len(res.Errors))
+	mal := ""
+	if len(res.Malware) > 0 {
+		mal = fmt.Sprintf(", %d malware", len(res.Malware))
+	}
+	fmt.Fprintf(tw, "Total: %d packages, %d vulnerabilities%s, %d misconfigurations, %d secrets%s, %d weak accounts, %d errors\n",
+		len(res.Packages), len(res.Vulnerabilities), sev, len(res.Misconfigurations), len(res.Secrets), mal, len(res.Passwords), len(res.Errors))
 	return tw.Flush()
 }
 

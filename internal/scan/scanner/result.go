@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"github.com/vigilsec/vigil/internal/scan/analyzer"
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/misconfig"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
 )
@@ -23,6 +24,7 @@ type Result struct {
 	Vulnerabilities   []Vulnerability     `json:"vulnerabilities"`
 	Misconfigurations []misconfig.Finding `json:"misconfigurations"`
 	Secrets           []Secret            `json:"secrets"`
+	Malware           []malware.Finding   `json:"malware"`
 	Passwords         []passwd.Finding    `json:"passwords"`
 	Errors            []Error             `json:"errors"`
 	Stats             Stats               `json:"-"`

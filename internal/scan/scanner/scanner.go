@@ -23,6 +23,7 @@ import (
 	"github.com/vigilsec/vigil/internal/scan/analyzer"
 	"github.com/vigilsec/vigil/internal/scan/analyzer/dpkg"
 	"github.com/vigilsec/vigil/internal/scan/image"
+	"github.com/vigilsec/vigil/internal/scan/malware"
 	"github.com/vigilsec/vigil/internal/scan/misconfig"
 	"github.com/vigilsec/vigil/internal/scan/passwd"
 	"github.com/vigilsec/vigil/internal/scan/secret"
@@ -112,6 +113,7 @@ type Options struct {
 	DB        Matcher             // required for Vuln
 	Passwd    *passwd.Checker     // nil uses the defaults
 	Secrets   SecretScanner       // nil: secret scanning unavailable
+	Malware   MalwareScanner      // nil: malware scanning unavailable
 	Progress  func(Progress)      // called per layer and every 1000 files; may be nil
 	Logger    *slog.Logger
 	// MaxFileSize caps the content read from one file; larger files are
@@ -156,7 +158,7 @@ func newScan(opt Options, target, typ string) *scan {
 		opt: opt,
 		res: &Result{SchemaVersion: SchemaVersion, Target: target, Type: typ, Layers: []Layer{}, Packages: []Package{},
 			Vulnerabilities: []Vulnerability{}, Misconfigurations: []misconfig.Finding{}, Secrets: []Secret{},
-			Passwords: []passwd.Finding{}, Errors: []Error{}},
+			Malware: []malware.Finding{}, Passwords: []passwd.Finding{}, Errors: []Error{}},
 		layers:   map[string]Layer{},
 		accounts: map[string][]byte{},
 		cache:    map[cacheKey]analyzer.Result{},
@@ -190,6 +192,9 @@ func (s *scan) wanted(p string, mode fs.FileMode) bool {
 	if s.opt.Scanners[Passwd] && accountFiles[p] && mode.IsRegular() {
 		return true
 	}
+	if s.opt.Scanners[Malware] && s.opt.Malware != nil && mode.IsRegular() && s.opt.Malware.Wanted(p, mode) {
+		return true
+	}
 	return s.opt.Scanners[Secrets] && s.opt.Secrets != nil && mode.IsRegular() && s.opt.Secrets.Wanted(p, mode)
 }
 
@@ -212,14 +217,22 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 	}
 	isAccount := s.opt.Scanners[Passwd] && accountFiles[fi.Path]
 	wantSecret := s.opt.Scanners[Secrets] && s.opt.Secrets != nil && s.opt.Secrets.Wanted(fi.Path, fi.Mode)
-	if len(s.want) == 0 && !isAccount && !wantSecret {
+	wantMalware := s.opt.Scanners[Malware] && s.opt.Malware != nil && s.opt.Malware.Wanted(fi.Path, fi.Mode)
+	if len(s.want) == 0 && !isAccount && !wantSecret && !wantMalware {
 		return nil
 	}
-	onlySecret := len(s.want) == 0 && !isAccount
+	onlySecret := len(s.want) == 0 && !isAccount && !wantMalware
 	limit := s.opt.MaxFileSize
-	if onlySecret {
+	switch {
+	case onlySecret:
 		limit = s.opt.Secrets.Limit()
-	} else if fi.Size > s.opt.MaxFileSize {
+	case len(s.want) == 0 && !isAccount && fi.Size > s.opt.Malware.Limit():
+		s.errorf(layer, fi.Path, "file of %d bytes is larger than the %d-byte malware scan limit; not scanned", fi.Size, s.opt.Malware.Limit())
+		if !wantSecret {
+			return nil
+		}
+		onlySecret, wantMalware, limit = true, false, s.opt.Secrets.Limit()
+	case fi.Size > s.opt.MaxFileSize:
 		s.errorf(layer, fi.Path, "file of %d bytes is larger than the %d-byte analysis limit; not analysed", fi.Size, s.opt.MaxFileSize)
 		return nil
 	}
@@ -255,6 +268,19 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 		for _, f := range found {
 			f.Path, f.Layer, f.CreatedBy = fi.Path, layer, createdBy
 			s.res.Secrets = append(s.res.Secrets, f)
+		}
+	}
+	if wantMalware {
+		found, err := s.opt.Malware.Scan(ctx, fi.Path, data)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.errorf(layer, fi.Path, "malware scan: %v", err)
+		}
+		for _, f := range found {
+			f.Layer, f.CreatedBy = layer, createdBy
+			s.res.Malware = append(s.res.Malware, f)
 		}
 	}
 	if len(s.want) == 0 {
@@ -395,6 +421,13 @@ func (s *scan) finish(ctx context.Context) (*Result, error) {
 			return s.res, err
 		}
 	}
+	sort.SliceStable(s.res.Malware, func(i, j int) bool {
+		a, b := s.res.Malware[i], s.res.Malware[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.RuleID < b.RuleID
+	})
 	sort.SliceStable(s.res.Secrets, func(i, j int) bool {
 		a, b := s.res.Secrets[i], s.res.Secrets[j]
 		if a.Path != b.Path {

@@ -28,6 +28,9 @@ func (r SecretRules) Limit() int64 {
 // Scan scans content, at most Limit bytes of it; beyond, the findings of
 // the beginning come with an error wrapping secret.ErrTruncated.
 func (r SecretRules) Scan(ctx context.Context, p string, content []byte) ([]Secret, error) {
+	if secret.IsBinary(content) {
+		return nil, nil
+	}
 	var trunc error
 	if limit := r.Limit(); int64(len(content)) > limit {
 		content = content[:limit]
