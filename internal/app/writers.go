@@ -9,12 +9,11 @@ import (
 
 	"github.com/vigilsec/vigil/internal/container"
 	"github.com/vigilsec/vigil/internal/store"
+	"github.com/vigilsec/vigil/web"
 )
 
-// consoleHandler returns the web console's handler.
-// TODO(console): return web.Handler() once the web package (web/embed.go)
-// exists; until then no console is served at /.
-func consoleHandler() http.Handler { return nil }
+// consoleHandler returns the web console (package web), served at /.
+func consoleHandler() http.Handler { return web.Handler() }
 
 // asyncWriters batch the assets and exec records the sources report into
 // the store, off the event path: a full queue drops (and counts) items

@@ -518,3 +518,21 @@ func TestAPIAuthOff(t *testing.T) {
 	m.bearer = "metrics-secret"
 	require.Equal(t, 200, m.do("GET", "/metrics", "").code)
 }
+
+func TestAPIWithConsole(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	console := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("console")) })
+	srv, err := New(Config{API: &APIConfig{Store: db}, Console: console}, nil)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	c := newClient(t, ts.URL)
+	r := c.do("GET", "/alerts/12", "")
+	require.Equal(t, 200, r.code)
+	require.Equal(t, "console", string(r.body))
+	require.Equal(t, 405, c.do("POST", "/", "x").code)
+	require.Equal(t, 200, c.do("GET", "/api/v1/alerts", "").code)
+	require.Equal(t, 404, c.do("GET", "/api/v1/nope", "").code)
+}

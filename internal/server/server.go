@@ -139,7 +139,16 @@ func New(cfg Config, ingester AuditIngester) (*Server, error) {
 		s.mux.Handle("GET /metrics", s.metricsAuth(cfg.Metrics))
 	}
 	if cfg.Console != nil {
-		s.mux.Handle("GET /", cfg.Console)
+		// "/" with a method check: "GET /" would conflict with "/api/".
+		console := cfg.Console
+		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				httpError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+				return
+			}
+			console.ServeHTTP(w, r)
+		})
 	}
 	return s, nil
 }
