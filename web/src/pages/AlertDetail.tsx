@@ -35,6 +35,7 @@ export function AlertDetailPage({ id }: { id: number }) {
   const ci = a.container_info;
   const add = (k: string, v: preact.ComponentChildren) => v !== undefined && v !== null && v !== "" && facts.push([k, v]);
   add("Source", a.source);
+  if (!a.provenance) add("Process", <span class="muted">{a.source === "k8s_audit" ? "none: a Kubernetes API request" : "not recorded by the source"}</span>);
   add("Host", a.hostname);
   add("Node", a.node && <Link href={`/assets/hosts/${encodeURIComponent(a.node)}`}>{a.node}</Link>);
   add("Namespace", a.namespace && <Link href={`/alerts${qs({ namespace: a.namespace })}`}>{a.namespace}</Link>);
@@ -71,14 +72,12 @@ export function AlertDetailPage({ id }: { id: number }) {
 
       <div class="detail-grid">
         <div class="detail-col">
-          <section class="card">
-            <h2>Process tree</h2>
-            {a.provenance ? (
+          {a.provenance && (
+            <section class="card">
+              <h2>Process tree</h2>
               <ProcTree prov={a.provenance} />
-            ) : (
-              <p class="muted">No process: {a.source === "k8s_audit" ? "this alert comes from the Kubernetes audit log." : "the source did not record one."}</p>
-            )}
-          </section>
+            </section>
+          )}
           <section class="card">
             <h2>
               Event fields <span class="muted small">(output_fields)</span>

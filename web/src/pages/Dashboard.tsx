@@ -23,6 +23,7 @@ export function Dashboard() {
   const [win, setWin] = useState(WINDOWS[0]);
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState("");
+  const [loadedAt, setLoadedAt] = useState(Date.now());
 
   useEffect(() => {
     let stop = false;
@@ -33,6 +34,7 @@ export function Dashboard() {
         .get<Stats>("/api/v1/stats" + qs({ since: since.toISOString(), until: until.toISOString(), bucket: win.bucket }))
         .then((s) => {
           if (stop) return;
+          setLoadedAt(until.getTime());
           setStats(s);
           setError("");
         })
@@ -48,11 +50,7 @@ export function Dashboard() {
 
   const byPrio: Record<string, number> = {};
   for (const [k, v] of Object.entries(stats?.by_priority ?? {})) byPrio[normPriority(k)] = (byPrio[normPriority(k)] ?? 0) + v;
-  const series = (stats?.series ?? []).map((s) => {
-    const bp: Record<string, number> = {};
-    for (const [k, v] of Object.entries(s.by_priority ?? {})) bp[normPriority(k)] = (bp[normPriority(k)] ?? 0) + v;
-    return { time: s.time, by_priority: bp };
-  });
+  const series = stats ? bucketGrid(stats, win.ms, win.bucketMs, loadedAt) : [];
   const range = win.key === "24h" ? "24h" : win.key;
 
   return (
@@ -96,7 +94,7 @@ export function Dashboard() {
             ))}
           </div>
         </div>
-        {stats && series.length ? <StackedBars series={series} bucketMs={win.bucketMs} /> : <p class="muted">{stats ? "No alerts in this window." : "Loading…"}</p>}
+        {stats && stats.total ? <StackedBars series={series} bucketMs={win.bucketMs} /> : <p class="muted">{stats ? "No alerts in this window." : "Loading…"}</p>}
       </section>
       <div class="two-col">
         <section class="card">
@@ -105,9 +103,29 @@ export function Dashboard() {
         </section>
         <section class="card">
           <h2>Top namespaces</h2>
-          <HBars rows={sortedEntries(stats?.by_namespace).slice(0, 10)} color="#4a9d8f" href={(k) => `/alerts${qs({ range, namespace: k })}`} empty="No namespaced alerts." />
+          <HBars rows={sortedEntries(stats?.by_namespace).filter(([k]) => k !== "").slice(0, 10)} color="#4a9d8f" href={(k) => `/alerts${qs({ range, namespace: k })}`} empty="No namespaced alerts." />
         </section>
       </div>
     </div>
   );
+}
+
+/**
+ * bucketGrid lays the API's series (which may leave out empty buckets) on
+ * the full grid of buckets of the window ending at until, merging priority
+ * spellings.
+ */
+export function bucketGrid(stats: Stats, windowMs: number, bucketMs: number, until: number) {
+  const since = until - windowMs;
+  const n = Math.round(windowMs / bucketMs);
+  const grid = Array.from({ length: n }, (_, i) => ({ time: new Date(since + i * bucketMs).toISOString(), by_priority: {} as Record<string, number> }));
+  for (const s of stats.series ?? []) {
+    const i = Math.floor((new Date(s.time).getTime() - since) / bucketMs);
+    if (i < 0 || i >= n) continue;
+    for (const [k, v] of Object.entries(s.by_priority ?? {})) {
+      const p = normPriority(k);
+      grid[i].by_priority[p] = (grid[i].by_priority[p] ?? 0) + v;
+    }
+  }
+  return grid;
 }
