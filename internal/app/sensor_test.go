@@ -67,3 +67,63 @@ func TestSyscallSourceDropAlert(t *testing.T) {
 	require.Greater(t, a.OutputFields["n_drops"].(uint64), uint64(0))
 	require.Contains(t, a.Output, "system call events dropped")
 }
+
+// TestSyscallAlertProvenance raises an alert from a real process chain and
+// checks the provenance recorded at alert time: the process and its
+// ancestors, parent first, with pids and executables.
+func TestSyscallAlertProvenance(t *testing.T) {
+	if err := sensorPreflight(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "provenance-secret")
+	require.NoError(t, os.WriteFile(secret, []byte("x"), 0o600))
+	rulesFile := filepath.Join(dir, "r.yaml")
+	require.NoError(t, os.WriteFile(rulesFile, []byte(`
+- rule: Secret read
+  desc: the test's secret file is opened
+  condition: evt.type in (open, openat) and fd.name endswith /provenance-secret
+  output: "%proc.name read %fd.name"
+  priority: WARNING
+`), 0o600))
+	rs, diags, err := LoadRules([]string{rulesFile})
+	require.NoError(t, err)
+	require.False(t, diags.HasErrors(), "%v", diags)
+
+	got := make(chan *alert.Alert, 16)
+	det := NewDetector(rs, "h")
+	src, err := startSyscallSource(t.Context(), SensorOptions{Mode: SensorOn}, rs, det, "h",
+		func(a *alert.Alert) { got <- a }, sourceHooks{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer src.stop()
+
+	// test → sh (outer) → sh (inner) → cat
+	cmd := exec.Command("/bin/sh", "-c", "/bin/sh -c 'cat "+secret+" >/dev/null; true'; true")
+	require.NoError(t, cmd.Run())
+	outer := int64(cmd.Process.Pid)
+
+	var a *alert.Alert
+	select {
+	case a = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no alert for the secret read within 5s")
+	}
+	require.Equal(t, "Secret read", a.Rule)
+	require.NotNil(t, a.Context)
+	require.NotNil(t, a.Context.Provenance)
+	p := a.Context.Provenance
+	require.Equal(t, "cat", filepath.Base(p.Process.Exe))
+	require.Contains(t, p.Process.Cmdline, "cat "+secret)
+	require.GreaterOrEqual(t, len(p.Ancestors), 3, "inner sh, outer sh, the test: %+v", p.Ancestors)
+	inner, outerSh, test := p.Ancestors[0], p.Ancestors[1], p.Ancestors[2]
+	require.Equal(t, p.Process.PPID, inner.PID)
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	require.NoError(t, err)
+	require.Equal(t, sh, inner.Exe, "the executable's real path")
+	require.Equal(t, outer, outerSh.PID)
+	require.Equal(t, outer, inner.PPID)
+	require.Equal(t, int64(os.Getpid()), test.PID)
+	require.Equal(t, int64(os.Getpid()), outerSh.PPID)
+	require.Equal(t, "root", p.Process.User)
+	require.False(t, p.Process.StartTime.IsZero())
+}
