@@ -474,6 +474,9 @@ func (s *scan) matchAll(ctx context.Context) error {
 			v := Vulnerability{ID: f.ID, Aliases: f.Aliases, Summary: f.Summary, Package: p.Name, PackageType: p.Type, PURL: p.PURL,
 				InstalledVersion: p.Version, Severity: SeverityFromScore(f.Score), CVSSScore: f.Score, CVSSVector: f.CVSS,
 				Ecosystem: f.Ecosystem, Layer: p.Layer, CreatedBy: s.layers[p.Layer].CreatedBy, Path: p.Path}
+			if v.Severity == "UNKNOWN" && f.Rating != "" {
+				v.Severity = f.Rating
+			}
 			if v.Aliases == nil {
 				v.Aliases = []string{}
 			}

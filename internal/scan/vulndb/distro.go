@@ -191,8 +191,8 @@ func debianRecords(raw []byte, now time.Time) ([]record, error) {
 				default:
 					continue
 				}
-				if rel.Urgency != "" && !hasSeverity(r.Severity, "Debian", rel.Urgency) {
-					r.Severity = append(r.Severity, Severity{Type: "Debian", Score: rel.Urgency})
+				if rel.Urgency != "" && !hasSeverity(r.Severity, SeverityDebian, rel.Urgency) {
+					r.Severity = append(r.Severity, Severity{Type: SeverityDebian, Score: rel.Urgency})
 				}
 			}
 		}

@@ -25,15 +25,16 @@ type Finding struct {
 	Source    string    `json:"source"`
 	Ecosystem string    `json:"ecosystem"` // as the advisory names it, e.g. "Debian:12"
 	Package   string    `json:"package"`
-	Version   string    `json:"version"`         // the version matched
-	Fixed     []string  `json:"fixed,omitempty"` // fix versions above Version in the matching ranges
-	CVSS      string    `json:"cvss,omitempty"`  // highest-scoring CVSS v3 vector
-	Score     float64   `json:"score,omitempty"` // its base score
+	Version   string    `json:"version"`          // the version matched
+	Fixed     []string  `json:"fixed,omitempty"`  // fix versions above Version in the matching ranges
+	CVSS      string    `json:"cvss,omitempty"`   // highest-scoring CVSS v3 vector
+	Score     float64   `json:"score,omitempty"`  // its base score
+	Rating    string    `json:"rating,omitempty"` // qualitative severity without a score (Rating); "" unknown
 	Modified  time.Time `json:"modified"`
 }
 
 const matchQuery = `
-SELECT a.id, a.source, a.modified, a.summary, a.aliases, a.cvss_vector, a.cvss_score,
+SELECT a.id, a.source, a.modified, a.summary, a.aliases, a.cvss_vector, a.cvss_score, a.severity,
        f.ecosystem, f.package, f.ranges, f.versions
 FROM affected f JOIN advisory a ON a.id = f.advisory_id
 WHERE f.base_ecosystem = ? AND f.package_key = ? AND a.withdrawn = ''`
@@ -72,9 +73,10 @@ func (db *DB) Match(ctx context.Context, ecosystem, pkg, ver string) ([]Finding,
 		var (
 			f                                 Finding
 			modified, aliases, ranges, listed string
+			severity                          string
 			score                             sql.NullFloat64
 		)
-		if err := rows.Scan(&f.ID, &f.Source, &modified, &f.Summary, &aliases, &f.CVSS, &score,
+		if err := rows.Scan(&f.ID, &f.Source, &modified, &f.Summary, &aliases, &f.CVSS, &score, &severity,
 			&f.Ecosystem, &f.Package, &ranges, &listed); err != nil {
 			return nil, fmt.Errorf("match %s %s@%s: %w", ecosystem, pkg, orig, db.wrap(err))
 		}
@@ -99,6 +101,13 @@ func (db *DB) Match(ctx context.Context, ecosystem, pkg, ver string) ([]Finding,
 		f.Modified, _ = time.Parse(time.RFC3339Nano, modified)
 		if err := json.Unmarshal([]byte(aliases), &f.Aliases); err != nil {
 			return nil, fmt.Errorf("match %s %s@%s: advisory %s: %w: aliases: %v", ecosystem, pkg, orig, f.ID, ErrCorrupt, err)
+		}
+		if !score.Valid {
+			var sev []Severity
+			if err := json.Unmarshal([]byte(severity), &sev); err != nil {
+				return nil, fmt.Errorf("match %s %s@%s: advisory %s: %w: severity: %v", ecosystem, pkg, orig, f.ID, ErrCorrupt, err)
+			}
+			f.Rating = Rating(sev)
 		}
 		out = append(out, f)
 	}

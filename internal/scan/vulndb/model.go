@@ -37,6 +37,63 @@ type Severity struct {
 	Score string `json:"score"`
 }
 
+// Severity types besides OSV's CVSS ones.
+const (
+	SeverityDebian   = "Debian"            // Debian security tracker urgency
+	SeverityDatabase = "DATABASE_SPECIFIC" // database_specific.severity of an OSV record
+)
+
+// databaseSeverity returns database_specific.severity when it is a string.
+func databaseSeverity(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var ds struct {
+		Severity any `json:"severity"`
+	}
+	if json.Unmarshal(raw, &ds) != nil {
+		return ""
+	}
+	s, _ := ds.Severity.(string)
+	return strings.TrimSpace(s)
+}
+
+// Rating returns the qualitative severity (LOW, MEDIUM, HIGH, CRITICAL)
+// of an advisory without a CVSS v3 score: the highest of its
+// database_specific severity and its Debian urgencies ("unimportant" and
+// "low" are LOW; "not yet assigned" and "end-of-life" say nothing). ""
+// when none says.
+func Rating(list []Severity) string {
+	rank := map[string]int{"LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+	best := ""
+	for _, s := range list {
+		var r string
+		w := strings.ToUpper(strings.TrimRight(strings.TrimSpace(s.Score), "*"))
+		switch s.Type {
+		case SeverityDebian:
+			switch w {
+			case "UNIMPORTANT", "LOW":
+				r = "LOW"
+			case "MEDIUM":
+				r = "MEDIUM"
+			case "HIGH":
+				r = "HIGH"
+			}
+		case SeverityDatabase:
+			switch w {
+			case "LOW", "MEDIUM", "HIGH", "CRITICAL":
+				r = w
+			case "MODERATE":
+				r = "MEDIUM"
+			}
+		}
+		if rank[r] > rank[best] {
+			best = r
+		}
+	}
+	return best
+}
+
 // Event is one OSV range event; exactly one field is set.
 type Event struct {
 	Introduced   string `json:"introduced,omitempty"`
@@ -94,17 +151,20 @@ type record struct {
 // osvDoc is the subset of the OSV schema Vigil stores, plus the fields of an
 // Alpine secdb document so that one decode tells the formats apart.
 type osvDoc struct {
-	ID         string        `json:"id"`
-	Modified   string        `json:"modified"`
-	Published  string        `json:"published"`
-	Withdrawn  string        `json:"withdrawn"`
-	Aliases    []string      `json:"aliases"`
-	Upstream   []string      `json:"upstream"`
-	Summary    string        `json:"summary"`
-	Details    string        `json:"details"`
-	Severity   []Severity    `json:"severity"`
-	Affected   []osvAffected `json:"affected"`
-	References []Reference   `json:"references"`
+	ID        string        `json:"id"`
+	Modified  string        `json:"modified"`
+	Published string        `json:"published"`
+	Withdrawn string        `json:"withdrawn"`
+	Aliases   []string      `json:"aliases"`
+	Upstream  []string      `json:"upstream"`
+	Summary   string        `json:"summary"`
+	Details   string        `json:"details"`
+	Severity  []Severity    `json:"severity"`
+	Affected  []osvAffected `json:"affected"`
+	// DatabaseSpecific may carry a qualitative "severity" (GitHub
+	// advisories: LOW, MODERATE, HIGH, CRITICAL).
+	DatabaseSpecific json.RawMessage `json:"database_specific"`
+	References       []Reference     `json:"references"`
 
 	DistroVersion string          `json:"distroversion"`
 	RepoName      string          `json:"reponame"`
@@ -160,6 +220,9 @@ func osvRecord(d *osvDoc) (record, error) {
 	}
 	if r.Withdrawn, err = parseTime("withdrawn", d.Withdrawn, false); err != nil {
 		bad("%v", err)
+	}
+	if sev := databaseSeverity(d.DatabaseSpecific); sev != "" {
+		r.Severity = append(r.Severity, Severity{Type: SeverityDatabase, Score: sev})
 	}
 	r.Aliases = append(r.Aliases, d.Aliases...)
 	for _, u := range d.Upstream {
