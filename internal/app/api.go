@@ -107,17 +107,17 @@ func tlsConfig(o AuthOptions, dataDir, listen string, log *slog.Logger) (*tls.Co
 	switch {
 	case o.TLSCert != "" || o.TLSKey != "":
 		if o.TLSCert == "" || o.TLSKey == "" {
-			return nil, errors.New("--tls-cert and --tls-key go together")
+			return nil, errors.New("--tls-cert and --tls-key (tls.cert and tls.key) go together")
 		}
 		if o.TLSSelfSigned {
-			return nil, errors.New("--tls-self-signed excludes --tls-cert/--tls-key")
+			return nil, errors.New("--tls-self-signed (tls.self_signed) excludes --tls-cert/--tls-key")
 		}
 		if cert, err = tls.LoadX509KeyPair(o.TLSCert, o.TLSKey); err != nil {
 			return nil, fmt.Errorf("load TLS certificate %s: %w", o.TLSCert, err)
 		}
 	case o.TLSSelfSigned:
 		if dataDir == "" {
-			return nil, errors.New("--tls-self-signed needs --data-dir to keep the certificate")
+			return nil, errors.New("--tls-self-signed (tls.self_signed) needs --data-dir (data_dir) to keep the certificate")
 		}
 		host, _, _ := net.SplitHostPort(listen)
 		var created bool
@@ -127,7 +127,7 @@ func tlsConfig(o AuthOptions, dataDir, listen string, log *slog.Logger) (*tls.Co
 		log.Info("self-signed TLS certificate", "component", "server", "created", created, "file", dataDir+"/"+server.SelfSignedCert)
 	default:
 		if o.ClientCA != "" {
-			return nil, errors.New("--audit-client-ca needs TLS (--tls-cert/--tls-key or --tls-self-signed)")
+			return nil, errors.New("--audit-client-ca (audit_client_ca) needs TLS (--tls-cert/--tls-key or --tls-self-signed, or the tls section)")
 		}
 		return nil, nil
 	}

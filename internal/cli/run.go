@@ -111,6 +111,27 @@ func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
 	if c.Has("outputs") {
 		o.Outputs = c.Outputs
 	}
+	// Keys of the file and the flags overriding them.
+	for _, kv := range []struct {
+		key, flag string
+		set       func()
+	}{
+		{"auth.enabled", "auth", func() { o.Auth.Disabled = !c.Auth.Enabled }},
+		{"auth.admin_password_file", "admin-password-file", func() { o.Auth.AdminPasswordFile = c.Auth.AdminPasswordFile }},
+		{"auth.metrics_token_file", "metrics-token-file", func() { o.Auth.MetricsTokenFile = c.Auth.MetricsTokenFile }},
+		{"audit_token_file", "audit-token-file", func() { o.Auth.AuditTokenFile = c.AuditTokenFile }},
+		{"audit_client_ca", "audit-client-ca", func() { o.Auth.ClientCA = c.AuditClientCA }},
+	} {
+		if c.Has(kv.key) && !flags.Changed(kv.flag) {
+			kv.set()
+		}
+	}
+	// The TLS flags override the tls section as a whole: --tls-self-signed
+	// replaces a cert and key of the file, and --tls-cert/--tls-key replace
+	// self_signed.
+	if c.Has("tls") && !flags.Changed("tls-cert") && !flags.Changed("tls-key") && !flags.Changed("tls-self-signed") {
+		o.Auth.TLSCert, o.Auth.TLSKey, o.Auth.TLSSelfSigned = c.TLS.Cert, c.TLS.Key, c.TLS.SelfSigned
+	}
 	o.Logger.Info("configuration loaded", "component", "run", "file", path, "outputs", len(c.Outputs))
 	return nil
 }

@@ -37,12 +37,41 @@ type Config struct {
 	Rules []string
 	// Outputs are the alert outputs, in order.
 	Outputs []outputs.Spec
+	// Auth is the auth section: authentication of the HTTP API.
+	Auth Auth
+	// TLS is the tls section: HTTPS for the HTTP server.
+	TLS TLS
+	// AuditTokenFile holds the bearer token POST /k8s-audit requires.
+	AuditTokenFile string
+	// AuditClientCA is a PEM CA file whose client certificates
+	// authenticate POST /k8s-audit (mTLS; needs TLS).
+	AuditClientCA string
 
 	set map[string]bool
 }
 
-// Has reports whether the top-level key (e.g. "listen", "outputs") was
-// set in the file.
+// Auth is the auth section of vigil.yaml.
+type Auth struct {
+	// Enabled requires a login or an API token for the HTTP API, console
+	// and /metrics (default true).
+	Enabled bool
+	// AdminPasswordFile holds the password of the first admin user.
+	AdminPasswordFile string
+	// MetricsTokenFile holds a bearer token that may read /metrics.
+	MetricsTokenFile string
+}
+
+// TLS is the tls section of vigil.yaml.
+type TLS struct {
+	// Cert and Key are the PEM certificate and private key to serve.
+	Cert, Key string
+	// SelfSigned serves a self-signed certificate kept in data_dir.
+	SelfSigned bool
+}
+
+// Has reports whether the key was set in the file: a top-level key
+// (e.g. "listen", "outputs") or, for the auth and tls sections, a dotted
+// one such as "auth.enabled" or "tls.cert".
 func (c *Config) Has(key string) bool { return c.set[key] }
 
 // Problem is one error in a configuration file.
@@ -124,7 +153,6 @@ func yamlProblem(file string, err error) Problem {
 // naming them today is an error that says so.
 var planned = map[string]string{
 	"sensor":   "the eBPF sensor settings",
-	"auth":     "API authentication",
 	"response": "automated response actions",
 }
 
@@ -152,12 +180,81 @@ func (d *decoder) top(n *yaml.Node, c *Config) {
 			})
 		case "outputs":
 			c.Outputs = d.outputs(v)
+		case "auth":
+			d.auth(v, c)
+		case "tls":
+			d.tlsSection(k, v, c)
+		case "audit_token_file":
+			c.AuditTokenFile = d.path(v, key)
+		case "audit_client_ca":
+			c.AuditClientCA = d.path(v, key)
 		default:
 			if what, ok := planned[key]; ok {
 				d.errorf(k, "%s: not implemented in this version (reserved for %s); remove it", key, what)
 				return
 			}
-			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs")
+			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca")
 		}
 	})
+}
+
+// auth decodes the auth section.
+func (d *decoder) auth(n *yaml.Node, c *Config) {
+	c.Auth.Enabled = true
+	d.mapping(n, "auth", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "enabled":
+			c.Auth.Enabled = d.boolean(v, "auth.enabled")
+		case "admin_password_file":
+			c.Auth.AdminPasswordFile = d.path(v, "auth.admin_password_file")
+		case "metrics_token_file":
+			c.Auth.MetricsTokenFile = d.path(v, "auth.metrics_token_file")
+		default:
+			d.unknown(k, "auth", "enabled, admin_password_file, metrics_token_file")
+			return
+		}
+		c.set["auth."+key] = true
+	})
+}
+
+// tlsSection decodes the tls section; k is its key, for messages about the
+// section as a whole.
+func (d *decoder) tlsSection(k, n *yaml.Node, c *Config) {
+	d.mapping(n, "tls", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "cert":
+			c.TLS.Cert = d.path(v, "tls.cert")
+		case "key":
+			c.TLS.Key = d.path(v, "tls.key")
+		case "self_signed":
+			c.TLS.SelfSigned = d.boolean(v, "tls.self_signed")
+		default:
+			d.unknown(k, "tls", "cert, key, self_signed")
+			return
+		}
+		c.set["tls."+key] = true
+	})
+	switch {
+	case c.set["tls.cert"] != c.set["tls.key"]:
+		d.errorf(k, "tls: cert and key go together")
+	case c.set["tls.cert"] && c.TLS.SelfSigned:
+		d.errorf(k, "tls: self_signed: true excludes cert and key")
+	}
+}
+
+// path decodes a non-empty file path.
+func (d *decoder) path(n *yaml.Node, what string) string {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return ""
+	}
+	if n.Tag != "!!str" {
+		d.errorf(n, "%s: want a file path, got %q", what, s)
+		return ""
+	}
+	if strings.TrimSpace(s) == "" {
+		d.errorf(n, "%s: want a file path, got an empty string", what)
+		return ""
+	}
+	return s
 }

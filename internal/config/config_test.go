@@ -21,9 +21,15 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, "node-1", c.Hostname)
 	require.Equal(t, int64(32<<20), c.MaxRequestBytes)
 	require.Equal(t, []string{"embedded:", "/etc/vigil/rules.d"}, c.Rules)
-	for _, k := range []string{"listen", "data_dir", "hostname", "max_request_bytes", "rules", "outputs"} {
+	for _, k := range []string{"listen", "data_dir", "hostname", "max_request_bytes", "rules", "outputs",
+		"auth", "auth.enabled", "auth.admin_password_file", "auth.metrics_token_file",
+		"tls", "tls.cert", "tls.key", "tls.self_signed", "audit_token_file", "audit_client_ca"} {
 		require.True(t, c.Has(k), k)
 	}
+	require.Equal(t, Auth{Enabled: true, AdminPasswordFile: "/etc/vigil/admin-password", MetricsTokenFile: "/etc/vigil/metrics-token"}, c.Auth)
+	require.Equal(t, TLS{Cert: "/etc/vigil/tls/server.pem", Key: "/etc/vigil/tls/server-key.pem"}, c.TLS)
+	require.Equal(t, "/etc/vigil/audit-token", c.AuditTokenFile)
+	require.Equal(t, "/etc/vigil/tls/apiserver-client-ca.pem", c.AuditClientCA)
 	var names, kinds []string
 	for _, s := range c.Outputs {
 		names = append(names, s.Name)
@@ -81,6 +87,23 @@ func TestGood(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.Has("outputs"))
 	require.Empty(t, c.Outputs)
+
+	c, err = Load(filepath.Join("testdata", "server.good.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, Auth{AdminPasswordFile: "/etc/vigil/admin-password", MetricsTokenFile: "/etc/vigil/metrics-token"}, c.Auth)
+	require.True(t, c.Has("auth.enabled"), "enabled: false is set")
+	require.Equal(t, TLS{SelfSigned: true}, c.TLS)
+	require.True(t, c.Has("tls.self_signed"))
+	require.False(t, c.Has("tls.cert"))
+	require.Equal(t, "/etc/vigil/audit-token", c.AuditTokenFile)
+	require.Equal(t, "/etc/vigil/tls/apiserver-ca.pem", c.AuditClientCA)
+
+	// An auth section without enabled leaves authentication on.
+	c, err = Parse("auth.yaml", []byte("auth:\n  admin_password_file: /pw\n"))
+	require.NoError(t, err)
+	require.True(t, c.Has("auth"))
+	require.False(t, c.Has("auth.enabled"))
+	require.True(t, c.Auth.Enabled)
 }
 
 func TestBad(t *testing.T) {
@@ -89,7 +112,7 @@ func TestBad(t *testing.T) {
 		want []string
 	}{
 		{"unknown.bad.yaml", []string{
-			`testdata/unknown.bad.yaml:2:1: unknown key "listn" in configuration (valid: listen, data_dir, hostname, max_request_bytes, rules, outputs)`,
+			`testdata/unknown.bad.yaml:2:1: unknown key "listn" in configuration (valid: listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca)`,
 			`testdata/unknown.bad.yaml:4:3: unknown key "file" in rules (valid: files)`,
 			`testdata/unknown.bad.yaml:5:1: sensor: not implemented in this version (reserved for the eBPF sensor settings); remove it`,
 			`testdata/unknown.bad.yaml:10:5: unknown key "headrs" in webhook output (valid: type, name, min_priority, queue_size, method, headers, url, timeout, tls, retry)`,
@@ -117,6 +140,19 @@ func TestBad(t *testing.T) {
 			`testdata/values.bad.yaml:22:5: outputs[4] (slack): url is required`,
 			`testdata/values.bad.yaml:23:5: outputs[5]: duplicate output name "stdout" (also at line 4); set a distinct name:`,
 			`testdata/values.bad.yaml:26:13: outputs[6] (dingtalk).at_all: want true or false, got "maybe"`,
+		}},
+		{"server.bad.yaml", []string{
+			`testdata/server.bad.yaml:2:12: auth.enabled: want true or false, got "maybe"`,
+			`testdata/server.bad.yaml:3:24: auth.admin_password_file: want a file path, got an empty string`,
+			`testdata/server.bad.yaml:4:3: unknown key "metrics_token" in auth (valid: enabled, admin_password_file, metrics_token_file)`,
+			`testdata/server.bad.yaml:7:16: tls.self_signed: want true or false, got "yes please"`,
+			`testdata/server.bad.yaml:5:1: tls: cert and key go together`,
+			`testdata/server.bad.yaml:8:19: audit_token_file: want a value, got a list`,
+			`testdata/server.bad.yaml:9:18: audit_client_ca: want a file path, got "42"`,
+		}},
+		{"tls.bad.yaml", []string{
+			`testdata/tls.bad.yaml:1:1: tls: self_signed: true excludes cert and key`,
+			`testdata/tls.bad.yaml:5:7: auth: want a mapping, got a scalar`,
 		}},
 		{"syntax.bad.yaml", []string{
 			`testdata/syntax.bad.yaml:2:1: yaml: did not find expected '-' indicator`,
