@@ -75,17 +75,16 @@ func (e *Event) Timestamp() int64 { return e.Time }
 
 // Reset clears e for reuse, keeping its buffers.
 func (e *Event) Reset() {
-	scratch := e.scratch[:0]
-	keys := e.keys[:0]
-	params := e.Params
-	*e = Event{}
-	e.keys = keys
-	for i := range params {
-		params[i].Str = ""
-		params[i].Bytes = params[i].Bytes[:0]
+	// Field by field: copying the whole Event (its Params array is a few
+	// KiB) per event would dominate the cost of building it.
+	for i := 0; i < e.NParams; i++ {
+		p := &e.Params[i]
+		p.Str, p.Bytes, p.Num, p.Addr, p.Port = "", p.Bytes[:0], 0, netip.Addr{}, 0
 	}
-	e.Params = params
-	e.scratch = scratch
+	e.Num, e.Time, e.Code, e.Dir, e.CPU, e.Res, e.NParams = 0, 0, 0, 0, 0, 0, 0
+	e.Thread, e.FD, e.FD2, e.Procs = nil, nil, nil, nil
+	e.Hostname, e.CaptureStart, e.PrevTime = "", 0, 0
+	e.scratch, e.keys = e.scratch[:0], e.keys[:0]
 }
 
 // AddParam appends an argument and returns it for the caller to fill. It
