@@ -89,6 +89,8 @@ func newRoot(info BuildInfo) *cobra.Command {
 		newRunCmd(),
 		newDBCmd(),
 		newScanCmd(info),
+		newForensicsCmd(info),
+		newRespondCmd(),
 	)
 	argsAreUsage(root)
 	return root
