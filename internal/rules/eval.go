@@ -350,7 +350,14 @@ func (k *check) matchString(op opcode, s string) bool {
 	case opEndsWith:
 		return strings.HasSuffix(s, k.strs[0])
 	case opGlob:
-		return globMatch(k.strs[0], s)
+		// Quick reject on a literal last byte: most paths fail here.
+		p := k.strs[0]
+		if n := len(p); n > 1 && p[n-2] != '\\' {
+			if c := p[n-1]; c != '*' && c != '?' && c != ']' && (s == "" || s[len(s)-1] != c) {
+				return false
+			}
+		}
+		return globMatch(p, s)
 	case opRegex:
 		return k.re.MatchString(s)
 	case opIn, opIntersects:
