@@ -17,6 +17,11 @@ set -- "$@" whois openssl busybox-static debootstrap
 # runc containers built from busybox-static.
 set -- "$@" runc
 
+# Response e2e tests (make e2e-respond, test/respond): runc containers in
+# their own network namespace (iproute2), the host's nft ruleset compared
+# before and after isolation (nftables).
+set -- "$@" iproute2 nftables
+
 missing=()
 for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
