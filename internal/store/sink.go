@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilsec/vigil/internal/alert"
@@ -29,6 +30,20 @@ type Sink struct {
 	closed bool
 	stop   chan struct{}
 	done   chan struct{}
+
+	inserted, failed, failedBatches atomic.Uint64
+}
+
+// SinkStats are the counters of a Sink.
+type SinkStats struct {
+	Inserted      uint64 // alerts stored
+	Failed        uint64 // alerts lost in batches whose insert failed
+	FailedBatches uint64 // inserts that failed (full disk, database error)
+}
+
+// Stats returns the sink's counters; it is safe for concurrent use.
+func (s *Sink) Stats() SinkStats {
+	return SinkStats{Inserted: s.inserted.Load(), Failed: s.failed.Load(), FailedBatches: s.failedBatches.Load()}
 }
 
 // NewSink returns a Sink over ins. maxBatch <= 0 means 500; flushEvery <= 0
@@ -69,6 +84,10 @@ func (s *Sink) flushLocked(ctx context.Context) {
 	}
 	if err := s.ins.Insert(ctx, s.buf); err != nil {
 		s.err = fmt.Errorf("store %d alerts: %w", len(s.buf), err)
+		s.failed.Add(uint64(len(s.buf)))
+		s.failedBatches.Add(1)
+	} else {
+		s.inserted.Add(uint64(len(s.buf)))
 	}
 	s.buf = make([]*alert.Alert, 0, s.maxBatch)
 }

@@ -204,7 +204,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.c.SetMaxOpenConns(1)
 	s.insert, err = w.PrepareContext(ctx, `INSERT INTO alert (time, rule, priority, prio,
 		source, output, output_fields, tags, hostname, container, image, namespace,
-		pod, node, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		pod, node, context, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open alert database %s: prepare insert: %w", path, err)
@@ -439,7 +439,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 		}
 		if _, err := stmt.ExecContext(ctx, a.Time.UnixNano(), a.Rule, a.Priority, rank,
 			a.Source, a.Output, fieldsJSON, tagsJSON, a.Hostname,
-			c.Container, c.Image, c.Namespace, c.Pod, c.Node, ctxJSON); err != nil {
+			c.Container, c.Image, c.Namespace, c.Pod, c.Node, ctxJSON, a.Count()); err != nil {
 			return fmt.Errorf("insert alert %d (%s): %w", i, a.Rule, classify(err))
 		}
 		assets.add(a, &c)
