@@ -13,7 +13,7 @@ GOFLAGS_TEST ?=
 # Debian packages the tests need (checked one by one; only missing ones are installed).
 DEB_PKGS := ca-certificates git rpm openjdk-17-jdk-headless
 
-.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-console web test-containers bench bench-sensor bench-scan bench-replay clean
+.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-respond e2e-console web test-containers bench bench-sensor bench-scan bench-replay clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-scan: build
 # Runtime rules against real attacks in runc containers (root, BTF; ~40 s).
 e2e-runtime: deps
 	go test -tags e2eruntime -count=1 -v ./test/runtime/
+
+# Forensic capture and containment actions against a real runc container
+# (root; ~20 s).
+e2e-respond: deps
+	go test -tags e2erespond -count=1 -v ./test/respond/
 
 # Rebuild the web console (web/dist is committed, so `go build` needs no Node).
 web:

@@ -158,6 +158,18 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
+	if os.Geteuid() == 0 {
+		bctx, bcancel := context.WithCancel(ctx)
+		bdone := make(chan struct{})
+		go func() {
+			defer close(bdone)
+			watchBlockList(bctx, o.DataDir, det.hostname, func(al *alert.Alert) {
+				reg.Alert(al.Rule, al.Priority)
+				_ = fan.Send(ctx, al)
+			}, log)
+		}()
+		defer func() { bcancel(); <-bdone }()
+	}
 	ing := &auditIngester{det: det, fan: fan, met: reg, events: reg.Events(k8saudit.SourceName)}
 	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log,
 		API: api, Metrics: reg.Handler(), MetricsToken: metricsToken, TLS: tlsCfg, AuditToken: auditToken,
