@@ -46,6 +46,8 @@ type Config struct {
 	// AuditClientCA is a PEM CA file whose client certificates
 	// authenticate POST /k8s-audit (mTLS; needs TLS).
 	AuditClientCA string
+	// Alerts is the alerts section: aggregation, rate limiting, retention.
+	Alerts Alerts
 
 	set map[string]bool
 }
@@ -70,8 +72,8 @@ type TLS struct {
 }
 
 // Has reports whether the key was set in the file: a top-level key
-// (e.g. "listen", "outputs") or, for the auth and tls sections, a dotted
-// one such as "auth.enabled" or "tls.cert".
+// (e.g. "listen", "outputs") or, for the auth, tls and alerts sections, a
+// dotted one such as "auth.enabled", "tls.cert" or "alerts.rate_limit".
 func (c *Config) Has(key string) bool { return c.set[key] }
 
 // Problem is one error in a configuration file.
@@ -188,12 +190,14 @@ func (d *decoder) top(n *yaml.Node, c *Config) {
 			c.AuditTokenFile = d.path(v, key)
 		case "audit_client_ca":
 			c.AuditClientCA = d.path(v, key)
+		case "alerts":
+			d.alerts(v, c)
 		default:
 			if what, ok := planned[key]; ok {
 				d.errorf(k, "%s: not implemented in this version (reserved for %s); remove it", key, what)
 				return
 			}
-			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca")
+			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca, alerts")
 		}
 	})
 }
