@@ -344,12 +344,28 @@ func (c *Capture) fillSock(s *sensor.SyscallRecord, name string, tgid, ret int64
 	}
 }
 
+// rawArgParams names, for the calls whose params are their raw arguments
+// in order, the param each argument fills.
+var rawArgParams = map[string][]string{
+	"setuid": {"uid"}, "setgid": {"gid"},
+	"setreuid": {"ruid", "euid"}, "setregid": {"rgid", "egid"},
+	"setresuid": {"ruid", "euid", "suid"}, "setresgid": {"rgid", "egid", "sgid"},
+	"prctl": {"option", "arg2_int"}, "tkill": {"tid", "sig"}, "tgkill": {"pid", "tid", "sig"},
+	"mprotect": {"addr", "length", "prot"},
+}
+
 // fillGeneric fills the params of the other calls from their raw
 // arguments and strings, by the names of the schema.
 func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) {
 	a := func(i int) uint64 { return s.Arg(i) }
 	fdArg := func(i int) uint64 { return uint64(int64(int32(s.Arg(i)))) }
 	str := func(i int) string { return b2s(s.Str(i)) }
+	if names, ok := rawArgParams[name]; ok {
+		for i, n := range names {
+			c.setNum(n, a(i))
+		}
+		return
+	}
 	switch name {
 	case "unlink", "rmdir", "truncate":
 		c.setStr("path", str(0))
@@ -459,24 +475,6 @@ func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) 
 		c.setNum("flags", a(3))
 	case "chdir":
 		c.setStr("path", str(0))
-	case "setuid":
-		c.setNum("uid", a(0))
-	case "setgid":
-		c.setNum("gid", a(0))
-	case "setreuid":
-		c.setNum("ruid", a(0))
-		c.setNum("euid", a(1))
-	case "setregid":
-		c.setNum("rgid", a(0))
-		c.setNum("egid", a(1))
-	case "setresuid":
-		c.setNum("ruid", a(0))
-		c.setNum("euid", a(1))
-		c.setNum("suid", a(2))
-	case "setresgid":
-		c.setNum("rgid", a(0))
-		c.setNum("egid", a(1))
-		c.setNum("sgid", a(2))
 	case "unshare":
 		c.setNum("flags", sysevent.CloneFlagsFromKernel(a(0)))
 	case "ptrace":
@@ -490,25 +488,11 @@ func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) 
 	case "bpf":
 		c.setNum("cmd", a(0))
 		c.setNum("fd", uint64(s.Ret()))
-	case "prctl":
-		c.setNum("option", a(0))
-		c.setNum("arg2_int", a(1))
 	case "kill":
 		c.setNum("pid", uint64(int64(int32(a(0)))))
 		c.setNum("sig", a(1))
-	case "tkill":
-		c.setNum("tid", a(0))
-		c.setNum("sig", a(1))
-	case "tgkill":
-		c.setNum("pid", a(0))
-		c.setNum("tid", a(1))
-		c.setNum("sig", a(2))
 	case "capset":
 		// The cap_user_data_t array is in user memory; not captured.
-	case "mprotect":
-		c.setNum("addr", a(0))
-		c.setNum("length", a(1))
-		c.setNum("prot", a(2))
 	case "userfaultfd", "io_uring_setup":
 		if name == "userfaultfd" {
 			c.setNum("flags", sysevent.OpenFlagsFromKernel(a(0), false))
