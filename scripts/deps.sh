@@ -17,6 +17,11 @@ set -- "$@" whois openssl busybox-static debootstrap
 # runc containers built from busybox-static.
 set -- "$@" runc
 
+# PostgreSQL store tests (internal/store/postgres): each test run starts its
+# own server from Debian's binaries (initdb, postgres) in a temporary
+# directory; the packaged cluster is not used.
+set -- "$@" postgresql
+
 # Response e2e tests (make e2e-respond, test/respond): runc containers in
 # their own network namespace (iproute2), the host's nft ruleset compared
 # before and after isolation (nftables).
