@@ -129,6 +129,11 @@ func New(cfg Config, ingester AuditIngester) (*Server, error) {
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	if ingester != nil {
 		s.mux.HandleFunc("POST /k8s-audit", s.auditAuth(s.handleAudit))
+		// Other methods get 405, not the console's "/" route.
+		s.mux.HandleFunc("/k8s-audit", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", "POST")
+			httpError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		})
 	}
 	if cfg.API != nil {
 		if err := s.registerAPI(*cfg.API); err != nil {
