@@ -71,7 +71,7 @@ func (e *env) sleeper(rule string) (*exec.Cmd, *alert.Alert) {
 	e.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	exe, _ := exec.LookPath("sleep")
 	a := &alert.Alert{Time: time.Now(), Rule: rule, Priority: "Critical", Source: "syscall", Hostname: "h",
-		Output: "sleep started pid=" + strconv.Itoa(cmd.Process.Pid),
+		Output:  "sleep started pid=" + strconv.Itoa(cmd.Process.Pid),
 		Context: &alert.Context{Provenance: &alert.Provenance{Process: alert.Proc{PID: int64(cmd.Process.Pid), Exe: exe, StartTime: start}}}}
 	require.NoError(e.t, e.db.Insert(e.t.Context(), []*alert.Alert{a}))
 	return cmd, a
@@ -202,7 +202,7 @@ func TestEngineSkips(t *testing.T) {
 	}
 	ctr := func(ns, image string) *alert.Alert {
 		return stored(&alert.Alert{Rule: "Shell " + ns + image, Output: ns + image, Context: &alert.Context{
-			Container: &alert.ContainerInfo{ID: strings.Repeat("ab", 32), Image: image, Pod: &alert.PodInfo{Namespace: ns}},
+			Container:  &alert.ContainerInfo{ID: strings.Repeat("ab", 32), Image: image, Pod: &alert.PodInfo{Namespace: ns}},
 			Provenance: &alert.Provenance{Process: alert.Proc{PID: 99999999}}}})
 	}
 	for _, tc := range []struct {
