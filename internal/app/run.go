@@ -37,6 +37,9 @@ type RunOptions struct {
 	Hostname     string
 	// Sensor configures the syscall source (the eBPF sensor).
 	Sensor SensorOptions
+	// Alerts configures aggregation, rate limiting and store retention;
+	// the zero value turns them off (see DefaultAlertOptions).
+	Alerts AlertOptions
 	Stdout io.Writer // where stdout outputs write alerts
 	Stderr io.Writer // diagnostics
 	Logger *slog.Logger
@@ -89,7 +92,14 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 		defer db.Close()
-		outs = append(outs, alert.Output{Name: "store", Sink: store.NewSink(db, 500, 200*time.Millisecond)})
+		storeSink := store.NewSink(db, 500, 200*time.Millisecond)
+		outs = append(outs, alert.Output{Name: "store", Sink: storeSink})
+		stopRetention, err := startRetention(ctx, o.Alerts, db, storeSink, reg, log)
+		if err != nil {
+			closeOutputs(outs)
+			return err
+		}
+		defer stopRetention()
 	}
 	fan, err := alert.NewFanout(alert.FanoutConfig{Logger: log}, outs...)
 	if err != nil {
@@ -101,6 +111,10 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	reopenOnHUP(ctx, outs, log)
 	det := NewDetector(rs, o.Hostname)
+	pipe, err := startPipeline(o.Alerts, fan, reg, det.hostname, log)
+	if err != nil {
+		return err
+	}
 	tlsCfg, err := tlsConfig(o.Auth, o.DataDir, o.Listen, log)
 	if err != nil {
 		return err
@@ -136,7 +150,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	sysState := SensorOff
 	sys, err := startSyscallSource(ctx, o.Sensor, rs, det, det.hostname, func(al *alert.Alert) {
 		reg.Alert(al.Rule, al.Priority)
-		_ = fan.Send(ctx, al)
+		_ = pipe.Send(ctx, al)
 	}, hooks, log)
 	switch {
 	case err != nil && o.Sensor.Mode != SensorOn && errors.Is(err, ErrSensorUnavailable):
@@ -170,7 +184,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		}()
 		defer func() { bcancel(); <-bdone }()
 	}
-	ing := &auditIngester{det: det, fan: fan, met: reg, events: reg.Events(k8saudit.SourceName)}
+	ing := &auditIngester{det: det, fan: pipe, met: reg, events: reg.Events(k8saudit.SourceName)}
 	srv, err := server.New(server.Config{Addr: o.Listen, MaxBodyBytes: o.MaxBodyBytes, Logger: log,
 		API: api, Metrics: reg.Handler(), MetricsToken: metricsToken, TLS: tlsCfg, AuditToken: auditToken,
 		Console: consoleHandler()}, ing)
@@ -198,6 +212,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	serveErr := srv.Serve(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	closePipeline(closeCtx, pipe, log)
 	if err := fan.Close(closeCtx); err != nil {
 		log.Error("close outputs", "component", "run", "err", err)
 	}
@@ -209,7 +224,7 @@ func Run(ctx context.Context, o RunOptions) error {
 // auditIngester decodes audit webhook bodies and evaluates their events.
 type auditIngester struct {
 	det      *Detector
-	fan      *alert.Fanout
+	fan      alertSender // the alert pipeline
 	met      *metrics.Registry
 	events   interface{ Add(float64) } // vigil_events_total{source="k8s_audit"}
 	rejected atomic.Uint64             // requests refused whole
@@ -229,7 +244,7 @@ func (a *auditIngester) IngestAudit(ctx context.Context, body []byte) (int, erro
 		n++
 		a.det.Detect(ev, func(al *alert.Alert) {
 			a.met.Alert(al.Rule, al.Priority)
-			// The fanout never blocks; overflow is counted per output.
+			// The pipeline never blocks; overflow is counted.
 			_ = a.fan.Send(ctx, al)
 		})
 		return nil

@@ -74,6 +74,7 @@ exists; flags given on the command line override its values.`,
 	cmd.Flags().StringVar(&o.Auth.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().BoolVar(&o.Auth.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in --data-dir")
 	cmd.PreRun = func(*cobra.Command, []string) { o.Auth.Disabled = !authOn }
+	addAlertFlags(cmd.Flags(), &o.Alerts)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	return cmd
 }
@@ -111,6 +112,7 @@ func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
 	if c.Has("outputs") {
 		o.Outputs = c.Outputs
 	}
+	applyAlertsConfig(flags, c, &o.Alerts)
 	// Keys of the file and the flags overriding them.
 	for _, kv := range []struct {
 		key, flag string

@@ -55,6 +55,11 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	if !slices.Contains(args, "--sensor") {
 		args = append([]string{"--sensor", "off"}, args...)
 	}
+	// They count one alert per matching event: aggregation is off unless
+	// asked for (TestRunAggregation covers it).
+	if !slices.Contains(args, "--aggregate-window") {
+		args = append([]string{"--aggregate-window", "0s"}, args...)
+	}
 	d.cmd = exec.Command(vigilBin, append([]string{"run"}, args...)...)
 	stdout, err := d.cmd.StdoutPipe()
 	require.NoError(t, err)
