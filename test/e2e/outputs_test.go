@@ -96,7 +96,7 @@ outputs:
     facility: local3
 `), 0o600))
 
-	d := startDaemon(t, "--config", cfg)
+	d := startDaemon(t, "--config", cfg, "--auth=false") // metrics scraped without a token
 	d.waitReady()
 	code, reply := d.post(bytes.NewReader(eventList(c.Events)))
 	require.Equal(t, http.StatusOK, code, reply)
