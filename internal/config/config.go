@@ -48,6 +48,8 @@ type Config struct {
 	AuditClientCA string
 	// Alerts is the alerts section: aggregation, rate limiting, retention.
 	Alerts Alerts
+	// Response is the response section: automatic response policies.
+	Response Response
 
 	set map[string]bool
 }
@@ -154,8 +156,7 @@ func yamlProblem(file string, err error) Problem {
 // planned are the top-level sections documented for later versions;
 // naming them today is an error that says so.
 var planned = map[string]string{
-	"sensor":   "the eBPF sensor settings",
-	"response": "automated response actions",
+	"sensor": "the eBPF sensor settings",
 }
 
 // top decodes the root mapping.
@@ -192,12 +193,14 @@ func (d *decoder) top(n *yaml.Node, c *Config) {
 			c.AuditClientCA = d.path(v, key)
 		case "alerts":
 			d.alerts(v, c)
+		case "response":
+			d.response(v, c)
 		default:
 			if what, ok := planned[key]; ok {
 				d.errorf(k, "%s: not implemented in this version (reserved for %s); remove it", key, what)
 				return
 			}
-			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca, alerts")
+			d.unknown(k, "configuration", "listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca, alerts, response")
 		}
 	})
 }

@@ -112,7 +112,7 @@ func TestBad(t *testing.T) {
 		want []string
 	}{
 		{"unknown.bad.yaml", []string{
-			`testdata/unknown.bad.yaml:2:1: unknown key "listn" in configuration (valid: listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca, alerts)`,
+			`testdata/unknown.bad.yaml:2:1: unknown key "listn" in configuration (valid: listen, data_dir, hostname, max_request_bytes, rules, outputs, auth, tls, audit_token_file, audit_client_ca, alerts, response)`,
 			`testdata/unknown.bad.yaml:4:3: unknown key "file" in rules (valid: files)`,
 			`testdata/unknown.bad.yaml:5:1: sensor: not implemented in this version (reserved for the eBPF sensor settings); remove it`,
 			`testdata/unknown.bad.yaml:10:5: unknown key "headrs" in webhook output (valid: type, name, min_priority, queue_size, method, headers, url, timeout, tls, retry)`,
