@@ -37,7 +37,7 @@ test: deps vet
 # Benchmarks of the hot paths (rules evaluation, audit decoding, syscall
 # fields, process table, container lookup).
 bench: deps
-	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/ \
+	go test -run '^$$' -bench . -benchmem ./internal/rules/ ./internal/k8saudit/ ./internal/app/ ./internal/alert/ ./internal/alert/pipeline/ \
 		./internal/sysevent/ ./internal/proctree/ ./internal/container/ ./ruleset/
 
 # What the eBPF sensor costs a process in an open/read/close loop, and the
