@@ -49,6 +49,8 @@ type RunOptions struct {
 	Auth AuthOptions
 	// Version is reported by GET /api/v1/health.
 	Version string
+	// Response configures the automatic response policies.
+	Response ResponseOptions
 }
 
 // DefaultDataDir is where vigil run keeps its state when run as root.
@@ -101,6 +103,12 @@ func Run(ctx context.Context, o RunOptions) error {
 		}
 		defer stopRetention()
 	}
+	respExec, respOuts, err := startResponse(ctx, o.Response, o.DataDir, o.Version, db, log)
+	if err != nil {
+		closeOutputs(outs)
+		return err
+	}
+	outs = append(outs, respOuts...)
 	fan, err := alert.NewFanout(alert.FanoutConfig{Logger: log}, outs...)
 	if err != nil {
 		closeOutputs(outs)
@@ -144,6 +152,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		writers.assets <- store.Asset{Kind: store.AssetHost, ID: det.hostname, Name: det.hostname, FirstSeen: now, LastSeen: now,
 			Attributes: map[string]any{"vigil_version": o.Version}}
 		api = &server.APIConfig{Store: db, Auth: authSvc, Version: o.Version}
+		api.Actions = respExec
 	} else {
 		log.Warn("no data directory: the HTTP API and console are off", "component", "run")
 	}

@@ -113,6 +113,9 @@ func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
 		o.Outputs = c.Outputs
 	}
 	applyAlertsConfig(flags, c, &o.Alerts)
+	if r := c.Response; c.Has("response") {
+		o.Response = app.ResponseOptions{Policies: r.Policies, Exclude: r.Exclude, QueueSize: r.QueueSize, Workers: r.Workers, EvidenceDir: r.EvidenceDir}
+	}
 	// Keys of the file and the flags overriding them.
 	for _, kv := range []struct {
 		key, flag string

@@ -42,6 +42,9 @@ type APIConfig struct {
 	// StreamPoll is how often GET /api/v1/alerts/stream looks for new
 	// alerts; default 500ms.
 	StreamPoll time.Duration
+	// Actions runs response actions on alerts (POST
+	// /api/v1/alerts/{id}/actions); nil answers 503.
+	Actions AlertActioner
 }
 
 // API limits.
@@ -99,6 +102,7 @@ func (s *Server) registerAPI(cfg APIConfig) error {
 		{"GET /api/v1/alerts/{id}", false, a.getAlert},
 		{"POST /api/v1/alerts/{id}/status", true, a.setStatus},
 		{"POST /api/v1/alerts/{id}/notes", true, a.addNote},
+		{"POST /api/v1/alerts/{id}/actions", true, a.alertAction},
 		{"GET /api/v1/stats", false, a.stats},
 		{"GET /api/v1/assets/{kind}", false, a.listAssets},
 		{"GET /api/v1/assets/{kind}/{id...}", false, a.getAsset},
