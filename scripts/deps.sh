@@ -27,6 +27,10 @@ set -- "$@" postgresql
 # before and after isolation (nftables).
 set -- "$@" iproute2 nftables
 
+# Scan on push (internal/app TestRegistryHook): Debian's docker-registry
+# (Docker Distribution 2.8) serves on 127.0.0.1 and notifies vigil run.
+set -- "$@" docker-registry
+
 missing=()
 for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,8 @@ type RunOptions struct {
 	Auth AuthOptions
 	// Version is reported by GET /api/v1/health.
 	Version string
+	// RegistryHook configures scan on push (POST /hooks/registry).
+	RegistryHook RegistryHookOptions
 	// Response configures the automatic response policies.
 	Response ResponseOptions
 }
@@ -200,6 +202,14 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	waitHook, err := startRegistryHook(ctx, o.RegistryHook, o.DataDir, det.hostname, func(al *alert.Alert) {
+		reg.Alert(al.Rule, al.Priority)
+		_ = pipe.Send(ctx, al)
+	}, reg, srv, log)
+	if err != nil {
+		return err
+	}
+	defer waitHook()
 	var auditRunning atomic.Bool
 	srv.AddReadyCheck(k8saudit.SourceName, func() error {
 		if !auditRunning.Load() {
@@ -219,6 +229,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		o.Ready(addr)
 	}
 	serveErr := srv.Serve(ctx)
+	waitHook()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	closePipeline(closeCtx, pipe, log)

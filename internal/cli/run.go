@@ -39,6 +39,9 @@ exists; flags given on the command line override its values.`,
 			if err := applyConfig(cmd, configFile, &o); err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
+			if err := resolveHookDB(&o.RegistryHook); err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
 			err := app.Run(cmd.Context(), o)
 			if errors.Is(err, app.ErrRules) {
 				return &ExitError{Code: 1}
@@ -76,6 +79,7 @@ exists; flags given on the command line override its values.`,
 	cmd.PreRun = func(*cobra.Command, []string) { o.Auth.Disabled = !authOn }
 	addAlertFlags(cmd.Flags(), &o.Alerts)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	addRegistryHookFlags(cmd, &o.RegistryHook)
 	return cmd
 }
 
