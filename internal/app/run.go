@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/vigilsec/vigil/internal/metrics"
 	"github.com/vigilsec/vigil/internal/server"
 	"github.com/vigilsec/vigil/internal/store"
-	"github.com/vigilsec/vigil/internal/store/sqlite"
 )
 
 // RunOptions configures Run.
@@ -35,6 +33,9 @@ type RunOptions struct {
 	DataDir      string // state directory; alerts are stored in vigil.db (SQLite) there
 	MaxBodyBytes int64  // largest audit webhook request accepted
 	Hostname     string
+	// Store is the alert store: a postgres:// URL (PostgreSQL), or "" for
+	// the SQLite file vigil.db in DataDir.
+	Store string
 	// Sensor configures the syscall source (the eBPF sensor).
 	Sensor SensorOptions
 	// Alerts configures aggregation, rate limiting and store retention;
@@ -84,13 +85,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	var db *sqlite.Store
-	if o.DataDir != "" {
-		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-			closeOutputs(outs)
-			return fmt.Errorf("create data dir %s: %w", o.DataDir, err)
-		}
-		db, err = sqlite.Open(ctx, filepath.Join(o.DataDir, "vigil.db"))
+	var db alertStore
+	if o.DataDir != "" || o.Store != "" {
+		db, err = openStore(ctx, o.Store, o.DataDir, log)
 		if err != nil {
 			closeOutputs(outs)
 			return err

@@ -23,8 +23,10 @@ func newRunCmd() *cobra.Command {
 serves the Kubernetes audit webhook at POST /k8s-audit with GET /healthz and
 GET /readyz and Prometheus metrics at GET /metrics, and sends every alert
 to the outputs of the configuration file (by default one JSON line on
-stdout), to --alerts-file when given, and to the embedded SQLite store
-vigil.db in --data-dir.
+stdout), to --alerts-file when given, and to the alert store: the embedded SQLite
+file vigil.db in --data-dir, or the PostgreSQL database of --store
+(postgres://user@host/db; give the password in $PGPASSWORD or ~/.pgpass
+to keep it out of the process list).
 
 The configuration file is --config, or /etc/vigil/vigil.yaml when it
 exists; flags given on the command line override its values.`,
@@ -63,6 +65,7 @@ exists; flags given on the command line override its values.`,
 	cmd.Flags().StringArrayVarP(&o.Rules, "rules", "r", nil, "rules file or directory (repeatable; replaces the embedded ruleset, which -r embedded: names)")
 	cmd.Flags().StringVar(&o.AlertsFile, "alerts-file", "", "also append alerts to this file as JSON lines")
 	cmd.Flags().StringVar(&o.DataDir, "data-dir", defDataDir, "state directory (alerts are stored in vigil.db, embedded SQLite)")
+	cmd.Flags().StringVar(&o.Store, "store", "", "store alerts in PostgreSQL instead of --data-dir: postgres://user:password@host:port/db?sslmode=...")
 	cmd.Flags().Int64Var(&o.MaxBodyBytes, "max-request-bytes", 32<<20, "largest audit webhook request accepted (larger: 413)")
 	cmd.Flags().StringVar(&o.Hostname, "hostname", "", "hostname put in alerts (default: this machine's)")
 	cmd.Flags().StringVar(&o.Sensor.Mode, "sensor", app.SensorAuto, "syscall source (eBPF sensor): auto (when syscall rules are loaded and the machine allows it), on (failing to start is an error) or off")

@@ -119,13 +119,13 @@ func IsDSN(s string) bool {
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
 
 // Redact returns dsn with its password replaced by "xxxxx", for logs and
-// errors. It handles URLs (user:password@, ?password=) and key=value
-// strings.
+// errors. It handles URLs (user:password@, ?password=), whatever their
+// scheme, and key=value strings.
 func Redact(dsn string) string {
-	if IsDSN(dsn) {
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return "postgres://(unparsable DSN)"
+			return scheme + "://(unparsable DSN)"
 		}
 		if q := u.Query(); q.Has("password") {
 			q.Set("password", "xxxxx")
@@ -265,7 +265,7 @@ func clampNanos(t time.Time) int64 {
 }
 
 var alertCopyColumns = []string{"time", "rule", "priority", "prio", "source", "output", "output_fields",
-	"tags", "hostname", "container", "image", "namespace", "pod", "node", "context"}
+	"tags", "hostname", "container", "image", "namespace", "pod", "node", "context", "count"}
 
 // copyRows feeds a batch of alerts to COPY, encoding each row when it is
 // asked for into buffers reused across rows (pgx encodes a row before
@@ -331,6 +331,7 @@ func (r *copyRows) Next() bool {
 	v[0], v[1], v[2], v[3], v[4], v[5] = a.Time.UnixNano(), a.Rule, a.Priority, int16(rank), a.Source, a.Output
 	v[6], v[7], v[8] = r.fields, r.tags, a.Hostname
 	v[9], v[10], v[11], v[12], v[13], v[14] = c.Container, c.Image, c.Namespace, c.Pod, c.Node, r.ctxJSON
+	v[15] = a.Count()
 	r.assets.add(a, &c)
 	return true
 }

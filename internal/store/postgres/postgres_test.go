@@ -95,6 +95,7 @@ func TestRedact(t *testing.T) {
 		{"host=db password = 's3 cret' dbname=vigil", "host=db password = xxxxx dbname=vigil"},
 		{"host=db PASSWORD='it\\'s' dbname=vigil", "host=db PASSWORD=xxxxx dbname=vigil"},
 		{"postgres://u:s3cret@db:port/x", "postgres://(unparsable DSN)"},
+		{"mysql://u:s3cret@db/x", "mysql://u:xxxxx@db/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

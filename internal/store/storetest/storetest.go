@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Prune", testPrune},
 		{"PruneBySizeWithTies", testPruneBySizeWithTies},
 		{"Stats", testStats},
+		{"CountColumn", testCountColumn},
 		{"Series", testSeries},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"DetailContextTimelineChildren", testDetail},
@@ -629,6 +630,33 @@ func testStats(t *testing.T, open Opener) {
 			require.Equal(t, tt.want, st)
 		})
 	}
+}
+
+// testCountColumn: an aggregated follow-up is stored with its vigil.count
+// as its Count, and Stats and Series weigh alerts by it.
+func testCountColumn(t *testing.T, open Opener) {
+	s := fresh(t, open)
+	ctx := context.Background()
+	first := &alert.Alert{Time: T0, Rule: "R", Priority: "Warning", Source: "k8s_audit", Output: "o", Hostname: "h",
+		OutputFields: map[string]any{"ka.user.name": "bob"}}
+	follow := *first
+	follow.Time = T0.Add(time.Second)
+	follow.OutputFields = map[string]any{"ka.user.name": "bob", alert.CountField: int64(37)}
+	require.NoError(t, s.Insert(ctx, []*alert.Alert{first, &follow}))
+	p, err := s.List(ctx, store.Filter{})
+	require.NoError(t, err)
+	require.Len(t, p.Alerts, 2)
+	require.EqualValues(t, 37, p.Alerts[0].Count)
+	require.EqualValues(t, 37, p.Alerts[0].OutputFields[alert.CountField], "the field is kept too")
+	require.EqualValues(t, 1, p.Alerts[1].Count)
+	st, err := s.Stats(ctx, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.EqualValues(t, 38, st.Total)
+	require.EqualValues(t, 38, st.ByRule["R"])
+	series, err := s.Series(ctx, T0.Truncate(time.Hour), T0.Add(time.Hour), time.Hour)
+	require.NoError(t, err)
+	require.Len(t, series, 1)
+	require.EqualValues(t, 38, series[0].ByPriority["Warning"])
 }
 
 func testSeries(t *testing.T, open Opener) {
