@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsec/vigil/internal/alert"
@@ -320,4 +326,68 @@ func TestNewConfigErrors(t *testing.T) {
 	require.Equal(t, DefaultQueueSize, cfg.QueueSize)
 	require.Equal(t, DefaultWorkers, cfg.Workers)
 	require.Equal(t, DefaultThreshold, cfg.Threshold.String())
+}
+
+// TestWorkers drives the queue's workers against go-containerregistry's
+// in-process registry (pkg/registry, a real implementation of the
+// distribution API): a pushed image is pulled by digest, its report stored
+// and the alert emitted; an unknown digest is counted as failed.
+func TestWorkers(t *testing.T) {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(256, 1)
+	require.NoError(t, err)
+	ref, err := name.ParseReference(host+"/team/app:v1", name.Insecure)
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(ref, img))
+	d, err := img.Digest()
+	require.NoError(t, err)
+
+	alerts := make(chan *alert.Alert, 4)
+	scanned := make(chan string, 4)
+	h, err := New(Config{ReportDir: t.TempDir(), Insecure: []string{host}, Hostname: "node1",
+		Scan: func(_ context.Context, got v1.Image, target string) (*scanner.Result, error) {
+			gd, err := got.Digest()
+			if err != nil {
+				return nil, err
+			}
+			scanned <- gd.String()
+			return &scanner.Result{SchemaVersion: scanner.SchemaVersion, Target: target, Type: "image",
+				Secrets: []scanner.Secret{{RuleID: "private-key", Severity: "CRITICAL", Path: "etc/key.pem"}}}, nil
+		},
+		Emit: func(a *alert.Alert) { alerts <- a }})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.Start(ctx)
+	defer func() { cancel(); h.Wait() }()
+
+	p := Push{Registry: host, Repository: "team/app", Digest: d.String(), Tag: "v1"}
+	require.Equal(t, Queued, h.Enqueue(p))
+	select {
+	case a := <-alerts:
+		require.Equal(t, d.String(), a.OutputFields["digest"])
+		require.Equal(t, "Critical", a.Priority)
+		require.Equal(t, host+"/team/app:v1", a.OutputFields["image"])
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert")
+	}
+	require.Equal(t, d.String(), <-scanned, "the image pulled is the pushed digest")
+	b, err := os.ReadFile(h.ReportPath(d.String()))
+	require.NoError(t, err)
+	var res scanner.Result
+	require.NoError(t, json.Unmarshal(b, &res))
+	require.Equal(t, p.Ref(), res.Target)
+
+	missing := Push{Registry: host, Repository: "team/app", Digest: digB}
+	require.Equal(t, Queued, h.Enqueue(missing))
+	require.Eventually(t, func() bool { return h.Stats().Failed == 1 }, 30*time.Second, 10*time.Millisecond)
+	_, err = os.Stat(h.ReportPath(digB))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	// Once done, a digest can be queued again.
+	require.Eventually(t, func() bool { return h.Enqueue(p) == Queued }, 30*time.Second, 10*time.Millisecond)
+	<-alerts
+	st := h.Stats()
+	require.Equal(t, uint64(2), st.Scanned)
+	require.Equal(t, uint64(2), st.Alerts)
 }
