@@ -18,7 +18,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -48,7 +47,7 @@ func Open(p string) (v1.Image, error) {
 
 // OpenDockerArchive opens the first image of a `docker save` tarball.
 func OpenDockerArchive(p string) (v1.Image, error) {
-	img, err := tarball.ImageFromPath(p, nil)
+	img, err := openDockerArchive(p)
 	if err != nil {
 		return nil, fmt.Errorf("open docker archive %s: %w", p, err)
 	}

@@ -125,11 +125,22 @@ type seen struct {
 	data  []byte
 }
 
-func collect(t *testing.T, img v1.Image, wanted WantedFunc) (map[string]seen, []LayerInfo, *Report) {
+// walkModes are the ways of walking every test runs: one layer at a time,
+// two layers at once, and three at once with a read-ahead budget so small
+// that readers wait for the walk.
+var walkModes = map[string]WalkOptions{"sequential": {}, "parallel": {Parallel: 2}, "parallel-small-budget": {Parallel: 3, ReadAhead: 1024}}
+
+func collect(t *testing.T, img v1.Image, wanted WantedFunc, mode WalkOptions) (map[string]seen, []LayerInfo, *Report) {
 	t.Helper()
 	got := map[string]seen{}
 	var infos []LayerInfo
-	rep, err := Walk(context.Background(), img, wanted, func(l LayerInfo, f FileInfo, r io.Reader) error {
+	var visible []string
+	mode.Wanted = wanted
+	mode.Visible = func(_ LayerInfo, f FileInfo) { visible = append(visible, f.Path) }
+	rep, err := WalkWith(context.Background(), img, mode, func(l LayerInfo, f FileInfo, r io.Reader) error {
+		if len(visible) == 0 || visible[len(visible)-1] != f.Path {
+			t.Errorf("%s reached fn before Visible", f.Path)
+		}
 		if _, dup := got[f.Path]; dup {
 			t.Errorf("path %s reported twice", f.Path)
 		}
@@ -160,72 +171,76 @@ func TestWalkFormats(t *testing.T) {
 	}
 	self, _ := os.Executable()
 	for format, p := range writeFormats(t, img) {
-		t.Run(format, func(t *testing.T) {
-			opened, err := Open(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			infos, _, err := Layers(opened)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(infos) != 3 {
-				t.Fatalf("got %d layers, want 3", len(infos))
-			}
-			for i, li := range infos {
-				want, _ := srcLayers[i].Digest()
-				if li.Digest != want {
-					t.Errorf("layer %d digest %s, want %s", i, li.Digest, want)
-				}
-				if li.CreatedBy != history[i] {
-					t.Errorf("layer %d created_by %q, want %q", i, li.CreatedBy, history[i])
-				}
-			}
+		for mode, opt := range walkModes {
+			t.Run(format+"/"+mode, func(t *testing.T) { walkFormat(t, p, srcLayers, self, opt) })
+		}
+	}
+}
 
-			got, _, rep := collect(t, opened, func(string, fs.FileMode) bool { return true })
-			wantFiles := map[string]seen{
-				"etc/os-release":      {2, readReal(t, "/etc/debian_version")},
-				"etc/secret-dir/b":    {1, readReal(t, "/etc/hostname")},
-				"abs/inside":          {1, readReal(t, "/etc/hostname")},
-				"var/lib/dpkg/status": {0, readReal(t, "/var/lib/dpkg/status")},
-				"usr/local/bin/self":  {0, readReal(t, self)},
-				"etc":                 {0, nil},
-			}
-			for path, w := range wantFiles {
-				g, ok := got[path]
-				if !ok {
-					t.Errorf("%s missing", path)
-					continue
-				}
-				if g.layer != w.layer || !bytes.Equal(g.data, w.data) {
-					t.Errorf("%s: layer %d, %d bytes; want layer %d, %d bytes", path, g.layer, len(g.data), w.layer, len(w.data))
-				}
-			}
-			for path := range got {
-				if _, ok := wantFiles[path]; !ok {
-					t.Errorf("unexpected visible path %s", path)
-				}
-			}
-			var esc []string
-			for _, e := range rep.Escapes {
-				esc = append(esc, e.Name)
-				if e.Layer != infos[1].Digest {
-					t.Errorf("escape %s attributed to %s, want layer 1", e.Name, e.Layer)
-				}
-			}
-			if strings.Join(esc, ",") != "../escape,etc/../../../escape2" {
-				t.Errorf("escapes = %q", esc)
-			}
-			if rep.Err() != nil {
-				t.Errorf("layer errors: %v", rep.Err())
-			}
+func walkFormat(t *testing.T, p string, srcLayers []v1.Layer, self string, opt WalkOptions) {
+	opened, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _, err := Layers(opened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 3 {
+		t.Fatalf("got %d layers, want 3", len(infos))
+	}
+	for i, li := range infos {
+		want, _ := srcLayers[i].Digest()
+		if li.Digest != want {
+			t.Errorf("layer %d digest %s, want %s", i, li.Digest, want)
+		}
+		if li.CreatedBy != history[i] {
+			t.Errorf("layer %d created_by %q, want %q", i, li.CreatedBy, history[i])
+		}
+	}
 
-			// Only wanted paths reach the callback.
-			got, _, _ = collect(t, opened, func(p string, _ fs.FileMode) bool { return p == "var/lib/dpkg/status" || p == "etc/passwd" })
-			if len(got) != 1 || got["var/lib/dpkg/status"].data == nil {
-				t.Errorf("wanted filter: got %d paths", len(got))
-			}
-		})
+	got, _, rep := collect(t, opened, func(string, fs.FileMode) bool { return true }, opt)
+	wantFiles := map[string]seen{
+		"etc/os-release":      {2, readReal(t, "/etc/debian_version")},
+		"etc/secret-dir/b":    {1, readReal(t, "/etc/hostname")},
+		"abs/inside":          {1, readReal(t, "/etc/hostname")},
+		"var/lib/dpkg/status": {0, readReal(t, "/var/lib/dpkg/status")},
+		"usr/local/bin/self":  {0, readReal(t, self)},
+		"etc":                 {0, nil},
+	}
+	for path, w := range wantFiles {
+		g, ok := got[path]
+		if !ok {
+			t.Errorf("%s missing", path)
+			continue
+		}
+		if g.layer != w.layer || !bytes.Equal(g.data, w.data) {
+			t.Errorf("%s: layer %d, %d bytes; want layer %d, %d bytes", path, g.layer, len(g.data), w.layer, len(w.data))
+		}
+	}
+	for path := range got {
+		if _, ok := wantFiles[path]; !ok {
+			t.Errorf("unexpected visible path %s", path)
+		}
+	}
+	var esc []string
+	for _, e := range rep.Escapes {
+		esc = append(esc, e.Name)
+		if e.Layer != infos[1].Digest {
+			t.Errorf("escape %s attributed to %s, want layer 1", e.Name, e.Layer)
+		}
+	}
+	if strings.Join(esc, ",") != "../escape,etc/../../../escape2" {
+		t.Errorf("escapes = %q", esc)
+	}
+	if rep.Err() != nil {
+		t.Errorf("layer errors: %v", rep.Err())
+	}
+
+	// Only wanted paths reach the callback.
+	got, _, _ = collect(t, opened, func(p string, _ fs.FileMode) bool { return p == "var/lib/dpkg/status" || p == "etc/passwd" }, opt)
+	if len(got) != 1 || got["var/lib/dpkg/status"].data == nil {
+		t.Errorf("wanted filter: got %d paths", len(got))
 	}
 }
 
@@ -249,7 +264,13 @@ func TestWalkCorruptLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, rep := collect(t, opened, nil)
+	for mode, opt := range walkModes {
+		t.Run(mode, func(t *testing.T) { walkCorrupt(t, opened, bad, opt) })
+	}
+}
+
+func walkCorrupt(t *testing.T, opened v1.Image, bad v1.Hash, opt WalkOptions) {
+	got, _, rep := collect(t, opened, nil, opt)
 	if len(rep.LayerErrors) != 1 || rep.LayerErrors[0].Layer != bad {
 		t.Fatalf("layer errors = %v, want one for %s", rep.Err(), bad)
 	}
@@ -267,9 +288,12 @@ func TestWalkCorruptLayer(t *testing.T) {
 func TestWalkStopsOnCallbackError(t *testing.T) {
 	img := testImage(t)
 	stop := errors.New("stop")
-	_, err := Walk(context.Background(), img, nil, func(LayerInfo, FileInfo, io.Reader) error { return stop })
-	if !errors.Is(err, stop) {
-		t.Fatalf("err = %v, want stop", err)
+	for mode, opt := range walkModes {
+		calls := 0
+		_, err := WalkWith(context.Background(), img, opt, func(LayerInfo, FileInfo, io.Reader) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Fatalf("%s: err = %v after %d calls, want stop after 1", mode, err, calls)
+		}
 	}
 }
 

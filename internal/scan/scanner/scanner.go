@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -119,7 +120,15 @@ type Options struct {
 	// MaxFileSize caps the content read from one file; larger files are
 	// reported as errors and not analysed. 0 means 256 MiB.
 	MaxFileSize int64
+	// Parallel is how many image layers are decompressed at once (see
+	// image.WalkOptions); 0 means GOMAXPROCS, at most 4; 1 reads one
+	// layer at a time. Analysis itself stays on one goroutine.
+	Parallel int
 }
+
+// maxParallelLayers bounds the default read-ahead: each layer read ahead
+// holds up to 32 MiB of small wanted files.
+const maxParallelLayers = 4
 
 const defaultMaxFileSize = 256 << 20
 
@@ -172,13 +181,24 @@ func (s *scan) errorf(layer, path, format string, args ...any) {
 // accountFiles are read for the weak-password checks.
 var accountFiles = map[string]bool{"etc/shadow": true, "etc/passwd": true}
 
-// wanted is the walk's filter: it counts every visible entry and selects
-// those some scanner needs.
+// wanted is the directory walk's filter: it counts every visible entry and
+// selects those some scanner needs.
 func (s *scan) wanted(p string, mode fs.FileMode) bool {
+	s.count()
+	return s.selects(p, mode)
+}
+
+// count counts one visible entry and reports progress every 1000.
+func (s *scan) count() {
 	s.res.Stats.Files++
 	if s.opt.Progress != nil && s.res.Stats.Files%1000 == 0 {
 		s.opt.Progress(Progress{Layer: s.curLayer, Layers: s.nLayers, Files: s.res.Stats.Files})
 	}
+}
+
+// selects reports whether some scanner needs the entry. It only reads the
+// options, so the image walk calls it from its layer readers concurrently.
+func (s *scan) selects(p string, mode fs.FileMode) bool {
 	if s.opt.Scanners[Vuln] || s.opt.Scanners[Misconfig] {
 		for _, a := range s.opt.Analyzers {
 			if a.Wanted(p, mode) {
@@ -337,7 +357,7 @@ func ScanImage(ctx context.Context, img v1.Image, target string, opt Options) (*
 		digests[i] = l.Digest
 	}
 	s.nLayers = len(infos)
-	rep, err := image.Walk(ctx, img, s.wanted, func(l image.LayerInfo, fi image.FileInfo, r io.Reader) error {
+	walk := image.WalkOptions{Wanted: s.selects, Parallel: opt.Parallel, Visible: func(l image.LayerInfo, _ image.FileInfo) {
 		if l.Index+1 != s.curLayer {
 			s.curLayer = l.Index + 1
 			if s.opt.Progress != nil {
@@ -345,6 +365,12 @@ func ScanImage(ctx context.Context, img v1.Image, target string, opt Options) (*
 				s.opt.Progress(Progress{Layer: s.nLayers - l.Index, Layers: s.nLayers, Files: s.res.Stats.Files})
 			}
 		}
+		s.count()
+	}}
+	if walk.Parallel == 0 {
+		walk.Parallel = min(runtime.GOMAXPROCS(0), maxParallelLayers)
+	}
+	rep, err := image.WalkWith(ctx, img, walk, func(l image.LayerInfo, fi image.FileInfo, r io.Reader) error {
 		return s.file(ctx, l.Digest.String(), l.CreatedBy, fi, r)
 	})
 	if rep != nil {
