@@ -86,7 +86,7 @@ func newRoot(info BuildInfo) *cobra.Command {
 		newRulesCmd(),
 		newFieldsCmd(),
 		newReplayCmd(),
-		newRunCmd(),
+		newRunCmd(info),
 		newDBCmd(),
 		newScanCmd(info),
 		newForensicsCmd(info),

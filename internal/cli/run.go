@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -12,8 +11,10 @@ import (
 	"github.com/vigilsec/vigil/internal/config"
 )
 
-func newRunCmd() *cobra.Command {
-	o := app.RunOptions{Version: buildVersion()}
+// newRunCmd is `vigil run`; info.Version is reported by GET
+// /api/v1/health.
+func newRunCmd(info BuildInfo) *cobra.Command {
+	o := app.RunOptions{Version: info.Version}
 	var verbose bool
 	var configFile string
 	cmd := &cobra.Command{
@@ -146,15 +147,4 @@ func applyConfig(cmd *cobra.Command, path string, o *app.RunOptions) error {
 	}
 	o.Logger.Info("configuration loaded", "component", "run", "file", path, "outputs", len(c.Outputs))
 	return nil
-}
-
-// buildVersion is the module version recorded in the binary, reported by
-// GET /api/v1/health.
-// TODO: pass BuildInfo.Version from newRoot (root.go is shared; see the
-// report of the API work).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.Main.Version
-	}
-	return ""
 }

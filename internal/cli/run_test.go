@@ -48,7 +48,7 @@ audit_client_ca: /f/ca.pem
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := newRunCmd()
+			cmd := newRunCmd(BuildInfo{})
 			require.NoError(t, cmd.ParseFlags(tt.flags))
 			// The options the flags were parsed into: run's PreRun sets
 			// Disabled from --auth before the file is applied.
@@ -75,12 +75,12 @@ audit_client_ca: /f/ca.pem
 	empty := filepath.Join(dir, "empty.yaml")
 	require.NoError(t, os.WriteFile(empty, []byte("listen: 127.0.0.1:1\n"), 0o600))
 	o := app.RunOptions{Logger: slog.New(slog.DiscardHandler), Auth: app.AuthOptions{TLSSelfSigned: true, AuditTokenFile: "/x"}}
-	require.NoError(t, applyConfig(newRunCmd(), empty, &o))
+	require.NoError(t, applyConfig(newRunCmd(BuildInfo{}), empty, &o))
 	require.Equal(t, app.AuthOptions{TLSSelfSigned: true, AuditTokenFile: "/x"}, o.Auth)
 
 	// A bad value names FILE:LINE:COL.
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("tls:\n  self_signed: sure\n"), 0o600))
-	err := applyConfig(newRunCmd(), bad, &o)
+	err := applyConfig(newRunCmd(BuildInfo{}), bad, &o)
 	require.ErrorContains(t, err, bad+`:2:16: tls.self_signed: want true or false, got "sure"`)
 }

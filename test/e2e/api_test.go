@@ -343,6 +343,7 @@ func TestAPI(t *testing.T) {
 		}
 		viewer.expect(http.StatusOK, "GET", "/api/v1/health", nil, bearer...).decode(t, &health)
 		require.Equal(t, "ok", health.Status)
+		require.Equal(t, testVersion, health.Version, "the version stamped into the binary")
 		require.Equal(t, "ok", health.Store)
 		require.Equal(t, map[string]string{"syscall": "off", "k8s_audit": "running"}, health.Sources)
 
