@@ -140,6 +140,10 @@ type Result struct {
 	// Done is when the action finished (for a pause: the kernel reported
 	// the cgroup frozen).
 	Done time.Time
+	// Frozen is when the kernel reported the container frozen: Done for a
+	// pause, the freeze before the capture for a capture that froze it
+	// first; zero otherwise.
+	Frozen time.Time
 }
 
 // Text is the result as a timeline entry's text.
@@ -238,7 +242,7 @@ func (x *Executor) Execute(ctx context.Context, req Request) (res Result) {
 	case ActionCapture:
 		o, err = x.capture(ctx, r, req, spec, &res, note)
 	case respond.ActionPause:
-		o, err = r.Pause(ctx, spec)
+		o, err = x.pause(ctx, r, req.Alert, s, spec)
 	case respond.ActionUnpause:
 		o, err = r.Unpause(ctx, spec)
 	case respond.ActionStop:
@@ -265,6 +269,9 @@ func (x *Executor) Execute(ctx context.Context, req Request) (res Result) {
 	}
 	res.Done = time.Now()
 	res.Err = err
+	if err == nil && req.Step.Action == respond.ActionPause {
+		res.Frozen = res.Done
+	}
 	if o != nil {
 		d := o.Method
 		if o.Resolved != "" && o.Resolved != spec {
@@ -384,9 +391,16 @@ func (x *Executor) checkProcess(s *Subject) (uint64, error) {
 	if s.StartTime.IsZero() {
 		return 0, fmt.Errorf("pid %d: no start time recorded with the alert, cannot rule out a reused pid: %w", s.PID, ErrNoTarget)
 	}
-	p, err := target.ReadProc(x.procRoot(), int(s.PID))
+	b, err := os.ReadFile(filepath.Join(x.procRoot(), strconv.FormatInt(s.PID, 10), "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", s.PID, target.ErrGone)
+	}
+	p, err := target.ParseStat(int(s.PID), b)
 	if err != nil {
 		return 0, err
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X') {
+		return 0, fmt.Errorf("pid %d has exited (zombie): %w", s.PID, target.ErrGone)
 	}
 	started := bootTime().Add(time.Duration(p.StartTime) * 10 * time.Millisecond)
 	if d := started.Sub(s.StartTime); d > time.Second || d < -time.Second {
@@ -415,6 +429,50 @@ func (x *Executor) blockEntry(s *Subject) (entry, detail string) {
 	return s.Exe, "by path: the process is gone"
 }
 
+// pause freezes the subject's container. The container is found through
+// a live process of the alert's provenance inside it (the process, else
+// its nearest ancestor there): one /proc read instead of the scan of every
+// process a container id needs, which matters on a busy host. The
+// container the pid resolves to must be the alert's, and its start time
+// the recorded one; otherwise, or when none is alive, the id is resolved.
+func (x *Executor) pause(ctx context.Context, r *respond.Responder, a *alert.Alert, s *Subject, spec string) (*respond.Outcome, error) {
+	if pid := x.livePID(a, s); pid != "" {
+		o, err := r.Pause(ctx, pid)
+		if err == nil && !sameContainer(o.Resolved, s.ContainerID) {
+			// The pid changed hands between the check and the freeze.
+			_, _ = r.Unpause(context.WithoutCancel(ctx), pid)
+			return o, fmt.Errorf("pid %s now belongs to container %s, not %s: %w", pid, o.Resolved, s.ContainerID, target.ErrReused)
+		}
+		if err == nil || !IsGone(err) {
+			return o, err
+		}
+	}
+	return r.Pause(ctx, spec)
+}
+
+// sameContainer compares a full id with a full or 12-character one.
+func sameContainer(a, b string) bool {
+	return a != "" && b != "" && (strings.HasPrefix(a, b) || strings.HasPrefix(b, a))
+}
+
+// livePID returns a pid of the alert's provenance that is alive, still the
+// same process and in the subject's container; "" when there is none.
+func (x *Executor) livePID(a *alert.Alert, s *Subject) string {
+	if a == nil || a.Context == nil || a.Context.Provenance == nil || s.ContainerID == "" {
+		return ""
+	}
+	pv := a.Context.Provenance
+	for _, p := range append([]alert.Proc{pv.Process}, pv.Ancestors...) {
+		if p.PID <= 1 || !sameContainer(p.ContainerID, s.ContainerID) {
+			continue
+		}
+		if _, err := x.checkProcess(&Subject{PID: p.PID, StartTime: p.StartTime}); err == nil {
+			return strconv.FormatInt(p.PID, 10)
+		}
+	}
+	return ""
+}
+
 // capture writes a forensic bundle of the subject into the evidence
 // directory, freezing the container first when asked.
 func (x *Executor) capture(ctx context.Context, r *respond.Responder, req Request, spec string, res *Result, note string) (*respond.Outcome, error) {
@@ -428,9 +486,10 @@ func (x *Executor) capture(ctx context.Context, r *respond.Responder, req Reques
 	if req.FreezeFirst && req.Subject.ContainerID != "" {
 		// Frozen before the capture: the bundle is a consistent snapshot
 		// and the attacker cannot act while it is written.
-		if _, err := r.Pause(ctx, spec); err != nil {
+		if _, err := x.pause(ctx, r, req.Alert, &req.Subject, spec); err != nil {
 			x.cfg.Logger.Warn("freeze before capture", "component", "policy", "target", spec, "err", err)
 		} else {
+			res.Frozen = time.Now()
 			res.Detail = "frozen before the capture"
 			if !req.KeepFrozen {
 				defer func() { _, _ = r.Unpause(context.WithoutCancel(ctx), spec) }()
