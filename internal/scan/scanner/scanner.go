@@ -257,6 +257,10 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 		return nil
 	}
 	s.buf.Reset()
+	// Room for the whole content up front: ReadFrom would otherwise grow
+	// the buffer by doubling, copying and clearing large files again and
+	// again. The buffer is kept for the next file.
+	s.buf.Grow(int(min(fi.Size, limit)) + bytes.MinRead)
 	if onlySecret {
 		// Binary files hold no text secrets: read their beginning only.
 		n, err := s.buf.ReadFrom(io.LimitReader(r, binarySniff))
