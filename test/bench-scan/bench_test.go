@@ -2,6 +2,7 @@ package benchscan
 
 import (
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -92,7 +93,7 @@ func TestScanPerf(t *testing.T) {
 	peers := peersDir()
 	if bin := filepath.Join(peers, "syft"); isExec(bin) {
 		tools = append(tools, tool{
-			name: "syft " + version(bin, "version"),
+			name: "syft " + version(bin),
 			bin:  bin,
 			env:  []string{"SYFT_CHECK_FOR_APP_UPDATE=false", "TMPDIR=" + work},
 			fs: func(dir, out string) []string {
@@ -110,7 +111,7 @@ func TestScanPerf(t *testing.T) {
 		common := []string{"--format", "cyclonedx", "--cache-dir", cache, "--skip-db-update", "--skip-java-db-update",
 			"--offline-scan", "--quiet", "--disable-telemetry"}
 		tools = append(tools, tool{
-			name: "trivy " + version(bin, "--version"),
+			name: "trivy " + version(bin),
 			bin:  bin,
 			env:  []string{"TMPDIR=" + work},
 			fs: func(dir, out string) []string {
@@ -250,16 +251,14 @@ func isExec(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// version returns the first version-looking word of bin's version output.
-func version(bin, arg string) string {
-	out, _ := exec.Command(bin, arg).CombinedOutput()
-	for _, f := range strings.Fields(string(out)) {
-		f = strings.TrimPrefix(f, "v")
-		if len(f) > 0 && f[0] >= '0' && f[0] <= '9' && strings.Contains(f, ".") {
-			return f
-		}
+// version returns the module version bin was built from (go install
+// records it), or "?".
+func version(bin string) string {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil || bi.Main.Version == "" {
+		return "?"
 	}
-	return "?"
+	return bi.Main.Version
 }
 
 // tail returns the last lines of s.

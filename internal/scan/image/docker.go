@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -66,14 +68,30 @@ func openDockerArchive(p string) (v1.Image, error) {
 	if m.Config.Digest, _, err = v1.SHA256(bytes.NewReader(cfg)); err != nil {
 		return nil, err
 	}
-	for _, l := range e.Layers {
-		name := cleanName(l)
-		d, err := a.describe(name)
-		if err != nil {
-			return nil, fmt.Errorf("layer %s: %w", l, err)
-		}
-		img.blobs[d.Digest] = name
-		m.Layers = append(m.Layers, d)
+	// Hash the layers on every core: this is a full read of the archive.
+	m.Layers = make([]v1.Descriptor, len(e.Layers))
+	errs := make([]error, len(e.Layers))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(e.Layers)) {
+		wg.Go(func() {
+			for i := range next {
+				if m.Layers[i], errs[i] = a.describe(cleanName(e.Layers[i])); errs[i] != nil {
+					errs[i] = fmt.Errorf("layer %s: %w", e.Layers[i], errs[i])
+				}
+			}
+		})
+	}
+	for i := range e.Layers {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, d := range m.Layers {
+		img.blobs[d.Digest] = cleanName(e.Layers[i])
 	}
 	if img.manifest, err = json.Marshal(m); err != nil {
 		return nil, err
