@@ -2,7 +2,11 @@ package scanner
 
 import (
 	"context"
+	"errors"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -40,5 +44,29 @@ func TestScanImageParallelSameResult(t *testing.T) {
 		got := scan(parallel)
 		require.Empty(t, cmp.Diff(want, got, cmpopts.EquateEmpty()), "parallel %d", parallel)
 		require.Equal(t, want.Stats, got.Stats, "parallel %d", parallel)
+	}
+}
+
+func TestReadAtMost(t *testing.T) {
+	broken := errors.New("broken")
+	for _, tc := range []struct {
+		name    string
+		capHint int
+		r       io.Reader
+		max     int64
+		want    string
+		err     error
+	}{
+		{"fits", 16, strings.NewReader("hello"), 100, "hello", nil},
+		{"cut at max", 16, strings.NewReader("hello world"), 5, "hello", nil},
+		{"grows past the capacity", 2, strings.NewReader("a file that grew"), 100, "a file that grew", nil},
+		{"empty", 0, strings.NewReader(""), 10, "", nil},
+		{"read error keeps what came", 8, io.MultiReader(strings.NewReader("part"), iotest.ErrReader(broken)), 100, "part", broken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAtMost(make([]byte, 0, tc.capHint), iotest.OneByteReader(tc.r), tc.max)
+			require.ErrorIs(t, err, tc.err)
+			require.Equal(t, tc.want, string(got))
+		})
 	}
 }

@@ -141,7 +141,7 @@ type scan struct {
 	files    misconfig.Files
 	accounts map[string][]byte // etc/shadow, etc/passwd contents
 	cache    map[cacheKey]analyzer.Result
-	buf      bytes.Buffer
+	buf      []byte // file content, reused
 	want     []analyzer.Analyzer
 	curLayer int
 	nLayers  int
@@ -256,28 +256,32 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 		s.errorf(layer, fi.Path, "file of %d bytes is larger than the %d-byte analysis limit; not analysed", fi.Size, s.opt.MaxFileSize)
 		return nil
 	}
-	s.buf.Reset()
-	// Room for the whole content up front: ReadFrom would otherwise grow
-	// the buffer by doubling, copying and clearing large files again and
-	// again. The buffer is kept for the next file.
-	s.buf.Grow(int(min(fi.Size, limit)) + bytes.MinRead)
+	// The buffer is sized from the header once, kept for the next file,
+	// and grows only to the largest file read, never by doubling: a
+	// doubling buffer copies and clears large files again and again.
+	if want := int(min(fi.Size, limit)) + 1; cap(s.buf) < want {
+		s.buf = make([]byte, 0, want)
+	}
+	data := s.buf[:0]
 	if onlySecret {
 		// Binary files hold no text secrets: read their beginning only.
-		n, err := s.buf.ReadFrom(io.LimitReader(r, binarySniff))
-		s.res.Stats.Bytes += n
+		var err error
+		data, err = readAtMost(data, r, binarySniff)
+		s.res.Stats.Bytes += int64(len(data))
 		if err != nil {
 			return fmt.Errorf("read %s: %w", fi.Path, err)
 		}
-		if secret.IsBinary(s.buf.Bytes()) {
+		if secret.IsBinary(data) {
 			return nil
 		}
 	}
-	n, err := s.buf.ReadFrom(io.LimitReader(r, limit+1-int64(s.buf.Len())))
+	sniffed := len(data)
+	data, err := readAtMost(data, r, limit+1-int64(sniffed))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", fi.Path, err)
 	}
-	s.res.Stats.Bytes += n
-	data := s.buf.Bytes()
+	s.res.Stats.Bytes += int64(len(data) - sniffed)
+	s.buf = data[:0]
 	if isAccount {
 		s.accounts[fi.Path] = bytes.Clone(data)
 	}
@@ -337,6 +341,28 @@ func (s *scan) file(ctx context.Context, layer, createdBy string, fi image.FileI
 		}
 	}
 	return nil
+}
+
+// readAtMost appends at most max bytes of r to buf, growing it only when
+// r holds more than its capacity (a file that grew after its size was
+// read).
+func readAtMost(buf []byte, r io.Reader, max int64) ([]byte, error) {
+	start := len(buf)
+	for int64(len(buf)-start) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := min(int64(cap(buf)-len(buf)), max-int64(len(buf)-start))
+		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // ScanImage scans img; target names it in the report.
