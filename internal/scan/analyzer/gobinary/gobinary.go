@@ -62,15 +62,27 @@ func (Analyzer) Analyze(_ context.Context, in analyzer.Input) (analyzer.Result, 
 	if !known {
 		return analyzer.Result{}, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(in.Size, 4)+1))
-	buf.Write(head[:n])
-	if _, err := io.Copy(buf, io.LimitReader(in.Content, MaxSize-int64(n)+1)); err != nil {
-		return analyzer.Result{}, fmt.Errorf("analyze %s: %w", in.Path, err)
+	var content io.ReaderAt
+	if ra, ok := in.Content.(io.ReaderAt); ok && in.Size > 0 {
+		// The content is already in memory (or a file): read the build
+		// information in place rather than copying the executable.
+		if in.Size > MaxSize {
+			return analyzer.Result{}, fmt.Errorf("analyze %s: %w", in.Path, ErrTooLarge)
+		}
+		content = io.NewSectionReader(ra, 0, in.Size)
+	} else {
+		// bytes.MinRead of slack: ReadFrom grows the buffer when less is free.
+		buf := bytes.NewBuffer(make([]byte, 0, max(in.Size, 4)+bytes.MinRead))
+		buf.Write(head[:n])
+		if _, err := io.Copy(buf, io.LimitReader(in.Content, MaxSize-int64(n)+1)); err != nil {
+			return analyzer.Result{}, fmt.Errorf("analyze %s: %w", in.Path, err)
+		}
+		if buf.Len() > MaxSize {
+			return analyzer.Result{}, fmt.Errorf("analyze %s: %w", in.Path, ErrTooLarge)
+		}
+		content = bytes.NewReader(buf.Bytes())
 	}
-	if buf.Len() > MaxSize {
-		return analyzer.Result{}, fmt.Errorf("analyze %s: %w", in.Path, ErrTooLarge)
-	}
-	bi, err := buildinfo.Read(bytes.NewReader(buf.Bytes()))
+	bi, err := buildinfo.Read(content)
 	if err != nil {
 		if strings.Contains(err.Error(), "not a Go executable") {
 			return analyzer.Result{}, nil

@@ -3,9 +3,11 @@ package gobinary
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -101,6 +103,18 @@ func TestTinyBinary(t *testing.T) {
 	res, err := analyzeFile(t, bin)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The same from a plain stream (no io.ReaderAt): the copying path.
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed, err := New().Analyze(context.Background(), analyzer.Input{Path: "usr/bin/x", Size: int64(len(b)), Content: struct{ io.Reader }{bytes.NewReader(b)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(streamed, res) {
+		t.Errorf("streamed result differs:\n%+v\nin place:\n%+v", streamed, res)
 	}
 	var deps []string
 	var main, std analyzer.Package
