@@ -13,7 +13,7 @@ GOFLAGS_TEST ?=
 # Debian packages the tests need (checked one by one; only missing ones are installed).
 DEB_PKGS := ca-certificates git rpm openjdk-17-jdk-headless
 
-.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-respond e2e-console web test-containers bench bench-sensor bench-scan bench-replay clean
+.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-respond e2e-console web test-containers bench bench-sensor bench-scan bench-scan-peers bench-replay clean
 
 all: build
 
@@ -48,6 +48,11 @@ bench-sensor: deps
 # Image scanner on a debootstrap bookworm minbase (wall time, peak RSS, files/s).
 bench-scan: build
 	VIGIL_BENCH_SCAN=1 go test -count=1 -run TestScanBenchBookworm -v ./test/e2e/
+
+# vigil scan against Syft and Trivy (when built into /tmp/peers) on a
+# bookworm minbase and a 1.3 GB image (wall, peak RSS, packages; long).
+bench-scan-peers: build
+	VIGIL_BENCH_SCAN=1 go test -count=1 -timeout 3h -run TestScanPerf -v ./test/bench-scan/
 
 # Runtime rules against real attacks in runc containers (root, BTF; ~40 s).
 e2e-runtime: deps
