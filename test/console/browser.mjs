@@ -157,6 +157,14 @@ try {
     const self = await page.textContent(".proctree .proc-self .proc-name");
     const anc = await page.locator(".proctree .proc-ancestor").count();
     step(`runtime alert "${procRule}": process tree ${anc} ancestors shown → ${self} (highlighted)`);
+    // Admins get the response actions; a host process offers capture and
+    // kill-process only, each behind a confirmation (dismissed here).
+    await page.locator("button", { hasText: "Capture evidence" }).waitFor();
+    await page.locator("button", { hasText: "Kill process" }).waitFor();
+    if (await page.locator("button", { hasText: "Pause" }).count()) throw new Error("container actions offered for a host process");
+    page.once("dialog", (d) => d.dismiss());
+    await page.locator("button", { hasText: "Capture evidence" }).click();
+    step("response actions offered (capture, kill-process); confirmation dismissed");
     await page.locator(".proctree").scrollIntoViewIfNeeded();
     await shot("provenance.png");
     await page.goBack();

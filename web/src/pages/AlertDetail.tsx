@@ -130,6 +130,12 @@ export function AlertDetailPage({ id }: { id: number }) {
               </p>
             )}
           </section>
+          {session.role === "admin" && (a.container || a.provenance) && (
+            <section class="card">
+              <h2>Response</h2>
+              <Respond alert={a} onChange={() => setReload((r) => r + 1)} />
+            </section>
+          )}
           <section class="card">
             <h2>Timeline</h2>
             <ol class="timeline">
@@ -203,6 +209,57 @@ function RawJSON({ value }: { value: unknown }) {
         {copied ? "Copied" : "Copy"}
       </button>
       <pre class="mono">{text}</pre>
+    </div>
+  );
+}
+
+// Containment actions on the alert's container or process (POST
+// /api/v1/alerts/{id}/actions); each asks for confirmation and lands in
+// the timeline with the user.
+const actions: { action: string; label: string; danger?: boolean; host?: boolean }[] = [
+  { action: "capture", label: "Capture evidence", host: true },
+  { action: "pause", label: "Pause" },
+  { action: "unpause", label: "Unpause" },
+  { action: "isolate", label: "Isolate network", danger: true },
+  { action: "unisolate", label: "Restore network" },
+  { action: "stop", label: "Stop container", danger: true },
+  { action: "kill-process", label: "Kill process", danger: true, host: true },
+];
+
+function Respond({ alert, onChange }: { alert: AlertDetail; onChange: () => void }) {
+  const [busy, setBusy] = useState("");
+  const [error, setError] = useState("");
+  const [done, setDone] = useState("");
+  const inContainer = !!alert.container && alert.container !== "host";
+  const run = async (action: string, label: string) => {
+    const target = inContainer ? `container ${alert.container}` : `process ${alert.provenance?.process.pid ?? ""}`;
+    if (!window.confirm(`${label}: ${target}?\nThis acts on the live system and is recorded in the audit log.`)) return;
+    setBusy(action);
+    setError("");
+    setDone("");
+    try {
+      await api.post(`/api/v1/alerts/${alert.id}/actions`, { action, confirm: true });
+      setDone(`${label}: done`);
+      onChange();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy("");
+    }
+  };
+  return (
+    <div class="triage">
+      <div class="triage-actions">
+        {actions
+          .filter((x) => inContainer || x.host)
+          .map((x) => (
+            <button class={x.danger ? "btn btn-danger" : "btn"} disabled={!!busy} onClick={() => run(x.action, x.label)}>
+              {busy === x.action ? "…" : x.label}
+            </button>
+          ))}
+      </div>
+      {done && <p class="muted small">{done}</p>}
+      <ErrorBox error={error} />
     </div>
   );
 }
