@@ -93,6 +93,9 @@ func (r *Retention) PruneOnce(ctx context.Context) (int, error) {
 	n, err := r.p.Prune(ctx, olderThan, r.cfg.MaxAlerts)
 	r.runs.Add(1)
 	r.deleted.Add(uint64(max(n, 0)))
+	if err != nil && ctx.Err() != nil {
+		return n, ctx.Err() // shutting down: not a store failure
+	}
 	if err != nil {
 		r.errors.Add(1)
 		r.log.Error("prune alerts", "deleted", n, "max_age", r.cfg.MaxAge, "max_alerts", r.cfg.MaxAlerts, "err", err)
