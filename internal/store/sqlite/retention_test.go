@@ -92,28 +92,6 @@ func TestRetentionRunAndErrors(t *testing.T) {
 	require.ErrorContains(t, err, "retention: negative max alerts -1")
 }
 
-// TestCountColumn: an aggregated follow-up is stored with its vigil.count
-// in the Count column, and Stats weighs alerts by it.
-func TestCountColumn(t *testing.T) {
-	s, _ := openTemp(t)
-	ctx := context.Background()
-	first := &alert.Alert{Time: t0, Rule: "R", Priority: "Warning", Source: "k8s_audit", Output: "o", Hostname: "h",
-		OutputFields: map[string]any{"ka.user.name": "bob"}}
-	follow := *first
-	follow.Time = t0.Add(time.Second)
-	follow.OutputFields = map[string]any{"ka.user.name": "bob", alert.CountField: int64(37)}
-	require.NoError(t, s.Insert(ctx, []*alert.Alert{first, &follow}))
-	p, err := s.List(ctx, store.Filter{})
-	require.NoError(t, err)
-	require.Len(t, p.Alerts, 2)
-	require.EqualValues(t, 37, p.Alerts[0].Count)
-	require.EqualValues(t, 37, p.Alerts[0].OutputFields[alert.CountField], "the field is kept too")
-	require.EqualValues(t, 1, p.Alerts[1].Count)
-	st, err := s.Stats(ctx, time.Time{}, time.Time{})
-	require.NoError(t, err)
-	require.EqualValues(t, 38, st.Total)
-}
-
 // lockedBuf is a bytes.Buffer safe for a logging goroutine and the test.
 type lockedBuf struct {
 	mu sync.Mutex
