@@ -70,51 +70,11 @@ func (r *assetRows) exec(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-type assetKey struct{ kind, id string }
-
-type assetCount struct {
-	first, last int64
-	n           int64
-}
-
-// assetCounts aggregates the assets named by a batch of alerts, so that an
-// Insert writes each distinct asset once.
-type assetCounts map[assetKey]*assetCount
-
-func (m *assetCounts) add(a *alert.Alert, c *store.Context) {
-	t := a.Time.UnixNano()
-	bump := func(kind, id string) {
-		if id == "" {
-			return
-		}
-		if *m == nil {
-			*m = assetCounts{}
-		}
-		k := assetKey{kind, id}
-		e := (*m)[k]
-		if e == nil {
-			(*m)[k] = &assetCount{first: t, last: t, n: 1}
-			return
-		}
-		e.first, e.last, e.n = min(e.first, t), max(e.last, t), e.n+1
-	}
-	bump(store.AssetHost, a.Hostname)
-	bump(store.AssetContainer, c.Container)
-	bump(store.AssetImage, c.Image)
-	if c.Pod != "" {
-		bump(store.AssetPod, c.Namespace+"/"+c.Pod)
-	}
-}
-
-// flush upserts the counted assets in one statement.
-func (m assetCounts) flush(ctx context.Context, tx pgx.Tx) error {
+func flushAssets(ctx context.Context, m store.AssetCounts, tx pgx.Tx) error {
 	var r assetRows
 	for k, e := range m {
-		name := ""
-		if k.kind == store.AssetHost {
-			name = k.id
-		}
-		r.add(k.kind, k.id, name, e.first, e.last, "{}", e.n)
+		name := k.Name()
+		r.add(k.Kind, k.ID, name, e.First, e.Last, "{}", e.N)
 	}
 	if err := r.exec(ctx, tx); err != nil {
 		return fmt.Errorf("upsert %d assets: %w", len(m), err)
@@ -335,7 +295,7 @@ func (s *Store) UpsertAssets(ctx context.Context, assets []store.Asset) error {
 	}
 	var (
 		rounds []assetRows
-		seen   = map[assetKey]int{} // occurrences so far
+		seen   = map[store.AssetKey]int{} // occurrences so far
 	)
 	for _, a := range assets {
 		if !store.ValidAssetKind(a.Kind) || a.ID == "" {
@@ -355,7 +315,7 @@ func (s *Store) UpsertAssets(ctx context.Context, assets []store.Asset) error {
 		if last.IsZero() {
 			last = first
 		}
-		k := assetKey{a.Kind, a.ID}
+		k := store.AssetKey{Kind: a.Kind, ID: a.ID}
 		r := seen[k]
 		seen[k]++
 		if r == len(rounds) {

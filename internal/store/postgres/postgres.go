@@ -278,7 +278,7 @@ type copyRows struct {
 	fields, tags, ctxJSON []byte
 	keys                  []string
 	vals                  []any
-	assets                assetCounts
+	assets                store.AssetCounts
 }
 
 func (r *copyRows) Next() bool {
@@ -332,7 +332,7 @@ func (r *copyRows) Next() bool {
 	v[6], v[7], v[8] = r.fields, r.tags, a.Hostname
 	v[9], v[10], v[11], v[12], v[13], v[14] = c.Container, c.Image, c.Namespace, c.Pod, c.Node, r.ctxJSON
 	v[15] = a.Count()
-	r.assets.add(a, &c)
+	r.assets.Add(a, &c)
 	return true
 }
 
@@ -362,7 +362,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 		}
 		return fmt.Errorf("insert %d alerts: %w", len(alerts), err)
 	}
-	if err := rows.assets.flush(ctx, tx); err != nil {
+	if err := flushAssets(ctx, rows.assets, tx); err != nil {
 		return fmt.Errorf("insert %d alerts: %w", len(alerts), err)
 	}
 	if err := tx.Commit(ctx); err != nil {

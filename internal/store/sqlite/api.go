@@ -29,50 +29,11 @@ const upsertAsset = `INSERT INTO asset (kind, id, name, first_seen, last_seen, a
 		name       = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END,
 		attributes = CASE WHEN excluded.attributes <> '{}' THEN json_patch(attributes, excluded.attributes) ELSE attributes END`
 
-type assetKey struct{ kind, id string }
-
-type assetCount struct {
-	first, last int64
-	n           int64
-}
-
-// assetCounts aggregates the assets named by a batch of alerts, so that an
-// Insert writes one upsert per distinct asset, not per alert.
-type assetCounts map[assetKey]*assetCount
-
-func (m *assetCounts) add(a *alert.Alert, c *store.Context) {
-	t := a.Time.UnixNano()
-	bump := func(kind, id string) {
-		if id == "" {
-			return
-		}
-		if *m == nil {
-			*m = assetCounts{}
-		}
-		k := assetKey{kind, id}
-		e := (*m)[k]
-		if e == nil {
-			(*m)[k] = &assetCount{first: t, last: t, n: 1}
-			return
-		}
-		e.first, e.last, e.n = min(e.first, t), max(e.last, t), e.n+1
-	}
-	bump(store.AssetHost, a.Hostname)
-	bump(store.AssetContainer, c.Container)
-	bump(store.AssetImage, c.Image)
-	if c.Pod != "" {
-		bump(store.AssetPod, c.Namespace+"/"+c.Pod)
-	}
-}
-
-func (m assetCounts) flush(ctx context.Context, stmt *sql.Stmt) error {
+func flushAssets(ctx context.Context, m store.AssetCounts, stmt *sql.Stmt) error {
 	for k, e := range m {
-		name := ""
-		if k.kind == store.AssetHost {
-			name = k.id
-		}
-		if _, err := stmt.ExecContext(ctx, k.kind, k.id, name, e.first, e.last, "{}", e.n); err != nil {
-			return fmt.Errorf("asset %s %s: %w", k.kind, k.id, err)
+		name := k.Name()
+		if _, err := stmt.ExecContext(ctx, k.Kind, k.ID, name, e.First, e.Last, "{}", e.N); err != nil {
+			return fmt.Errorf("asset %s %s: %w", k.Kind, k.ID, err)
 		}
 	}
 	return nil

@@ -405,7 +405,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 	var (
 		fieldsBuf, tagsBuf []byte
 		keys               []string
-		assets             assetCounts
+		assets             store.AssetCounts
 	)
 	for i, a := range alerts {
 		if a == nil {
@@ -442,9 +442,9 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) error {
 			c.Container, c.Image, c.Namespace, c.Pod, c.Node, ctxJSON, a.Count()); err != nil {
 			return fmt.Errorf("insert alert %d (%s): %w", i, a.Rule, classify(err))
 		}
-		assets.add(a, &c)
+		assets.Add(a, &c)
 	}
-	if err := assets.flush(ctx, tx.StmtContext(ctx, s.upsert)); err != nil {
+	if err := flushAssets(ctx, assets, tx.StmtContext(ctx, s.upsert)); err != nil {
 		return fmt.Errorf("insert %d alerts: %w", len(alerts), classify(err))
 	}
 	if err := tx.Commit(); err != nil {
