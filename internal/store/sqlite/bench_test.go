@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/vigilsec/vigil/internal/store/storetest"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func BenchmarkInsertBatch(b *testing.B) {
 			ctx := context.Background()
 			batch := make([]*alert.Alert, size)
 			for i := range batch {
-				batch[i] = realisticAlert(i)
+				batch[i] = storetest.RealisticAlert(i)
 			}
 			b.ReportAllocs()
 			start := time.Now()
@@ -46,7 +47,7 @@ func BenchmarkList(b *testing.B) {
 	start := time.Now()
 	for done := 0; done < *benchRows; done += batchSize {
 		for i := range batch {
-			batch[i] = realisticAlert(done + i)
+			batch[i] = storetest.RealisticAlert(done + i)
 		}
 		if err := s.Insert(ctx, batch); err != nil {
 			b.Fatal(err)

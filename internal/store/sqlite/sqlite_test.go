@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/internal/alert"
+	"github.com/vigilsec/vigil/internal/store/storetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
@@ -143,7 +143,7 @@ func TestCrashHelper(t *testing.T) {
 	batch := make([]*alert.Alert, crashBatch)
 	for n := 1; ; n++ {
 		for i := range batch {
-			batch[i] = realisticAlert(n*crashBatch + i)
+			batch[i] = storetest.RealisticAlert(n*crashBatch + i)
 		}
 		if err := s.Insert(ctx, batch); err != nil {
 			fmt.Println("error", err)
@@ -205,47 +205,9 @@ func TestCrashMidWrite(t *testing.T) {
 				t.Fatalf("after crash: %d rows, want >= %d whole batches of %d", n, committed, crashBatch)
 			}
 			t.Logf("child reported %d batches, %d rows survived", committed, n)
-			if err := s.Insert(ctx, []*alert.Alert{realisticAlert(0)}); err != nil {
+			if err := s.Insert(ctx, []*alert.Alert{storetest.RealisticAlert(0)}); err != nil {
 				t.Fatalf("insert after recovery: %v", err)
 			}
 		})
 	}
 }
-
-// realisticAlert returns a syscall alert shaped like Falco's "Terminal shell
-// in container", varied by i.
-func realisticAlert(i int) *alert.Alert {
-	ns := namespaces[i%len(namespaces)]
-	return &alert.Alert{
-		Time:     t0.Add(time.Duration(i) * time.Millisecond),
-		Rule:     rules[i%len(rules)],
-		Priority: prios[i%len(prios)],
-		Source:   "syscall",
-		Output: fmt.Sprintf("A shell was spawned in a container with an attached terminal (evt_type=execve user=root user_uid=0 "+
-			"process=bash proc_exepath=/usr/bin/bash parent=runc command=bash -il terminal=34816 exe_flags=EXE_WRITABLE "+
-			"container_id=%012x container_name=app-%d image=registry.example.com/team/app:1.%d k8s_ns=%s k8s_pod=app-%d)",
-			i%977, i%977, i%13, ns, i%977),
-		OutputFields: map[string]any{
-			"evt.time": int64(1740823200123456789 + i), "evt.type": "execve", "user.name": "root", "user.uid": int64(0),
-			"proc.name": "bash", "proc.exepath": "/usr/bin/bash", "proc.pname": "runc", "proc.cmdline": "bash -il",
-			"proc.tty": int64(34816), "container.id": fmt.Sprintf("%012x", i%977), "container.name": fmt.Sprintf("app-%d", i%977),
-			"container.image.repository": "registry.example.com/team/app", "container.image.tag": fmt.Sprintf("1.%d", i%13),
-			"k8s.ns.name": ns, "k8s.pod.name": fmt.Sprintf("app-%d", i%977),
-		},
-		Tags:     []string{"container", "shell", "mitre_execution", "T1059", "maturity_stable"},
-		Hostname: fmt.Sprintf("node-%d", i%17),
-	}
-}
-
-var (
-	namespaces = func() []string {
-		var ns []string
-		for i := range 20 {
-			ns = append(ns, fmt.Sprintf("team-%02d", i))
-		}
-		return slices.Concat(ns, []string{"kube-system", "default"})
-	}()
-	rules = []string{"Terminal shell in container", "Write below etc", "Read sensitive file untrusted",
-		"Contact K8S API Server From Container", "Drop and execute new binary in container", "Netcat Remote Code Execution in Container"}
-	prios = []string{"Notice", "Warning", "Error", "Critical", "Informational", "Warning", "Notice"}
-)
