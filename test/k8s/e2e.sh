@@ -125,7 +125,8 @@ start_vigil() {
 	ALERTS=$d/alerts.jsonl VLOG=$d/vigil.log
 	t0=$(date +%s%3N)
 	# Aggregation off: the alerts are compared one for one with vigil replay's.
-	"$VIGIL" run --listen 127.0.0.1:0 --data-dir "$d/data" --alerts-file "$ALERTS" --hostname vigil-e2e --aggregate-window 0s "$@" \
+	# The syscall source off: event counts are compared with audit.log's.
+	"$VIGIL" run --listen 127.0.0.1:0 --data-dir "$d/data" --alerts-file "$ALERTS" --hostname vigil-e2e --aggregate-window 0s --sensor off "$@" \
 		>"$d/stdout.jsonl" 2>"$VLOG" </dev/null &
 	VIGIL_PID=$!
 	# Stamp each alert line with the time it reached the file (tail exits
