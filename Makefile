@@ -13,7 +13,7 @@ GOFLAGS_TEST ?=
 # Debian packages the tests need (checked one by one; only missing ones are installed).
 DEB_PKGS := ca-certificates git rpm openjdk-17-jdk-headless
 
-.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-respond e2e-console web test-containers bench bench-sensor bench-scan bench-scan-peers bench-replay clean
+.PHONY: all build deps run test vet e2e-k8s e2e-runtime e2e-respond e2e-console test-yara web test-containers bench bench-sensor bench-scan bench-scan-peers bench-replay clean
 
 all: build
 
@@ -62,6 +62,12 @@ e2e-runtime: deps
 # (root; ~20 s).
 e2e-respond: deps
 	go test -tags e2erespond -count=1 -v ./test/respond/
+
+# The YARA malware scanner (cgo build with Debian's libyara-dev) against
+# signature-base.
+test-yara: deps
+	bash scripts/deps.sh libyara-dev
+	CGO_ENABLED=1 go test -tags yara -count=1 ./internal/scan/malware/...
 
 # Rebuild the web console (web/dist is committed, so `go build` needs no Node).
 web:
