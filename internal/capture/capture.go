@@ -113,8 +113,9 @@ type Capture struct {
 	start    int64
 	prev     int64
 	ev       sysevent.Event
-	tmpFD    sysevent.FD // fd of an event that is not in the table (failed open)
-	codes    []int       // syscall number → event type code
+	tmpFD    sysevent.FD      // fd of an event that is not in the table (failed open)
+	codes    []int            // syscall number → event type code
+	fills    [][]resolvedFill // syscall number → params copied from its arguments
 	execve   int
 	execveat int
 	exit     int
@@ -150,11 +151,14 @@ func New(ctx context.Context, cfg Config) (*Capture, error) {
 			c.codes = append(c.codes, 0)
 		}
 		code, ok := src.TypeCode(name)
-		if name == "umount2" {
-			code, ok = src.TypeCode("umount2")
-		}
 		if ok {
 			c.codes[nr] = code
+		}
+	}
+	c.fills = make([][]resolvedFill, len(c.codes))
+	for name, fs := range argFills {
+		if nr, ok := sensor.SyscallNumber(name); ok && c.codes[nr] != 0 {
+			c.fills[nr] = resolveFills(fs, c.codes[nr])
 		}
 	}
 	return c, nil

@@ -220,3 +220,23 @@ func TestCaptureDupSocket(t *testing.T) {
 	require.Equal(t, fmt.Sprint(port), d["fd.sport"])
 	require.Contains(t, d["fd.name"], fmt.Sprintf("->127.0.0.1:%d", port))
 }
+
+// TestCaptureArgFills checks params filled from the argument table on real
+// calls: renameat2's paths and mkdir's mode.
+func TestCaptureArgFills(t *testing.T) {
+	s := startCapture(t, []string{"rename", "renameat", "renameat2", "mkdir", "mkdirat"},
+		"evt.type", "proc.pid", "evt.arg.oldpath", "evt.arg.newpath", "evt.arg.path", "evt.rawarg.mode", "fs.path.source", "fs.path.target")
+	dir := t.TempDir()
+	cmd := exec.Command("/bin/sh", "-c", "cd "+dir+" && touch a && mv a b && mkdir -m 0750 d")
+	require.NoError(t, cmd.Run())
+	mv := s.wait(t, "rename", func(m map[string]string) bool {
+		return strings.HasPrefix(m["evt.type"], "rename") && strings.HasSuffix(m["evt.arg.newpath"], "/b")
+	})
+	// Relative paths are rendered resolved against the cwd.
+	require.True(t, strings.HasSuffix(mv["evt.arg.oldpath"], "/a"), "%v", mv)
+	require.Equal(t, mv["evt.arg.oldpath"], mv["fs.path.source"])
+	md := s.wait(t, "mkdir", func(m map[string]string) bool {
+		return strings.HasPrefix(m["evt.type"], "mkdir") && strings.HasSuffix(m["evt.arg.path"], "/d")
+	})
+	require.Equal(t, fmt.Sprint(0o750), md["evt.rawarg.mode"])
+}

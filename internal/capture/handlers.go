@@ -125,10 +125,6 @@ func (c *Capture) handleSyscall(s *sensor.SyscallRecord) bool {
 
 	// Table updates that the event's fields depend on.
 	switch name {
-	case "chdir":
-		if ret == 0 {
-			c.t.Chdir(tgid, c.t.Resolve(tgid, proctree.AtFDCWD, strings.Clone(b2s(s.Str(0)))))
-		}
 	case "fchdir":
 		if ret == 0 {
 			if path := s.FDPath(); len(path) > 0 {
@@ -344,86 +340,108 @@ func (c *Capture) fillSock(s *sensor.SyscallRecord, name string, tgid, ret int64
 	}
 }
 
-// rawArgParams names, for the calls whose params are their raw arguments
-// in order, the param each argument fills.
-var rawArgParams = map[string][]string{
-	"setuid": {"uid"}, "setgid": {"gid"},
-	"setreuid": {"ruid", "euid"}, "setregid": {"rgid", "egid"},
-	"setresuid": {"ruid", "euid", "suid"}, "setresgid": {"rgid", "egid", "sgid"},
-	"prctl": {"option", "arg2_int"}, "tkill": {"tid", "sig"}, "tgkill": {"pid", "tid", "sig"},
-	"mprotect": {"addr", "length", "prot"},
+// argSource says where a param's value comes from in a syscall record.
+type argSource uint8
+
+const (
+	fromArg   argSource = iota // raw argument i
+	fromInt32                  // argument i as a signed 32-bit int (fds, pids)
+	fromStr                    // string argument i, in capture order
+)
+
+type argFill struct {
+	param string
+	src   argSource
+	i     int
+}
+
+// argFills lists, for the calls whose params are plain copies of their
+// arguments, where each param comes from. New resolves the param names
+// to indexes once, so filling them costs no name lookup per event.
+var argFills = map[string][]argFill{
+	"unlink":      {{"path", fromStr, 0}},
+	"rmdir":       {{"path", fromStr, 0}},
+	"truncate":    {{"path", fromStr, 0}, {"length", fromArg, 1}},
+	"unlinkat":    {{"dirfd", fromInt32, 0}, {"name", fromStr, 0}, {"flags", fromArg, 2}},
+	"rename":      {{"oldpath", fromStr, 0}, {"newpath", fromStr, 1}},
+	"link":        {{"oldpath", fromStr, 0}, {"newpath", fromStr, 1}},
+	"renameat":    {{"olddirfd", fromInt32, 0}, {"oldpath", fromStr, 0}, {"newdirfd", fromInt32, 2}, {"newpath", fromStr, 1}},
+	"renameat2":   {{"olddirfd", fromInt32, 0}, {"oldpath", fromStr, 0}, {"newdirfd", fromInt32, 2}, {"newpath", fromStr, 1}, {"flags", fromArg, 4}},
+	"linkat":      {{"olddir", fromInt32, 0}, {"oldpath", fromStr, 0}, {"newdir", fromInt32, 2}, {"newpath", fromStr, 1}, {"flags", fromArg, 4}},
+	"mkdir":       {{"path", fromStr, 0}, {"mode", fromArg, 1}},
+	"mkdirat":     {{"dirfd", fromInt32, 0}, {"path", fromStr, 0}, {"mode", fromArg, 2}},
+	"chmod":       {{"filename", fromStr, 0}, {"mode", fromArg, 1}},
+	"fchmodat":    {{"dirfd", fromInt32, 0}, {"filename", fromStr, 0}, {"mode", fromArg, 2}},
+	"chown":       {{"path", fromStr, 0}, {"uid", fromArg, 1}, {"gid", fromArg, 2}},
+	"lchown":      {{"path", fromStr, 0}, {"uid", fromArg, 1}, {"gid", fromArg, 2}},
+	"fchownat":    {{"dirfd", fromInt32, 0}, {"pathname", fromStr, 0}, {"uid", fromArg, 2}, {"gid", fromArg, 3}, {"flags", fromArg, 4}},
+	"symlink":     {{"target", fromStr, 0}, {"linkpath", fromStr, 1}},
+	"symlinkat":   {{"target", fromStr, 0}, {"linkdirfd", fromInt32, 1}, {"linkpath", fromStr, 1}},
+	"chroot":      {{"path", fromStr, 0}},
+	"chdir":       {{"path", fromStr, 0}},
+	"umount2":     {{"name", fromStr, 0}, {"flags", fromArg, 1}},
+	"mount":       {{"dev", fromStr, 0}, {"dir", fromStr, 1}, {"type", fromStr, 2}, {"flags", fromArg, 3}},
+	"init_module": {{"length", fromArg, 1}, {"uargs", fromStr, 0}},
+	"kill":        {{"pid", fromInt32, 0}, {"sig", fromArg, 1}},
+	"tkill":       {{"tid", fromArg, 0}, {"sig", fromArg, 1}},
+	"tgkill":      {{"pid", fromArg, 0}, {"tid", fromArg, 1}, {"sig", fromArg, 2}},
+	"setuid":      {{"uid", fromArg, 0}},
+	"setgid":      {{"gid", fromArg, 0}},
+	"setreuid":    {{"ruid", fromArg, 0}, {"euid", fromArg, 1}},
+	"setregid":    {{"rgid", fromArg, 0}, {"egid", fromArg, 1}},
+	"setresuid":   {{"ruid", fromArg, 0}, {"euid", fromArg, 1}, {"suid", fromArg, 2}},
+	"setresgid":   {{"rgid", fromArg, 0}, {"egid", fromArg, 1}, {"sgid", fromArg, 2}},
+	"prctl":       {{"option", fromArg, 0}, {"arg2_int", fromArg, 1}},
+	"mprotect":    {{"addr", fromArg, 0}, {"length", fromArg, 1}, {"prot", fromArg, 2}},
+}
+
+// resolvedFill is an argFill with its param's index in the event.
+type resolvedFill struct {
+	idx int
+	src argSource
+	i   int
+}
+
+// resolveFills maps argFills to param indexes for the event type code;
+// params the schema lacks are left out.
+func resolveFills(fills []argFill, code int) []resolvedFill {
+	specs := sysevent.ParamSpecs(code)
+	var out []resolvedFill
+	for _, f := range fills {
+		for i := range specs {
+			if specs[i].Name == f.param {
+				out = append(out, resolvedFill{idx: i, src: f.src, i: f.i})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (c *Capture) applyFills(s *sensor.SyscallRecord, fs []resolvedFill) {
+	for _, f := range fs {
+		p := &c.ev.Params[f.idx]
+		switch f.src {
+		case fromArg:
+			p.Num = s.Arg(f.i)
+		case fromInt32:
+			p.Num = uint64(int64(int32(s.Arg(f.i))))
+		case fromStr:
+			p.Str = b2s(s.Str(f.i))
+		}
+	}
 }
 
 // fillGeneric fills the params of the other calls from their raw
 // arguments and strings, by the names of the schema.
 func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) {
 	a := func(i int) uint64 { return s.Arg(i) }
-	fdArg := func(i int) uint64 { return uint64(int64(int32(s.Arg(i)))) }
 	str := func(i int) string { return b2s(s.Str(i)) }
-	if names, ok := rawArgParams[name]; ok {
-		for i, n := range names {
-			c.setNum(n, a(i))
-		}
+	if fs := c.fills[s.Nr()]; fs != nil {
+		c.applyFills(s, fs)
 		return
 	}
 	switch name {
-	case "unlink", "rmdir", "truncate":
-		c.setStr("path", str(0))
-		if name == "truncate" {
-			c.setNum("length", a(1))
-		}
-	case "unlinkat":
-		c.setNum("dirfd", fdArg(0))
-		c.setStr("name", str(0))
-		c.setNum("flags", a(2))
-	case "rename", "link":
-		c.setStr("oldpath", str(0))
-		c.setStr("newpath", str(1))
-	case "renameat", "renameat2", "linkat":
-		if name == "linkat" {
-			c.setNum("olddir", fdArg(0))
-			c.setNum("newdir", fdArg(2))
-			c.setNum("flags", a(4))
-		} else {
-			c.setNum("olddirfd", fdArg(0))
-			c.setNum("newdirfd", fdArg(2))
-			if name == "renameat2" {
-				c.setNum("flags", a(4))
-			}
-		}
-		c.setStr("oldpath", str(0))
-		c.setStr("newpath", str(1))
-	case "mkdir":
-		c.setStr("path", str(0))
-		c.setNum("mode", a(1))
-	case "mkdirat":
-		c.setNum("dirfd", fdArg(0))
-		c.setStr("path", str(0))
-		c.setNum("mode", a(2))
-	case "chmod":
-		c.setStr("filename", str(0))
-		c.setNum("mode", a(1))
-	case "fchmodat":
-		c.setNum("dirfd", fdArg(0))
-		c.setStr("filename", str(0))
-		c.setNum("mode", a(2))
-	case "chown", "lchown":
-		c.setStr("path", str(0))
-		c.setNum("uid", a(1))
-		c.setNum("gid", a(2))
-	case "fchownat":
-		c.setNum("dirfd", fdArg(0))
-		c.setStr("pathname", str(0))
-		c.setNum("uid", a(2))
-		c.setNum("gid", a(3))
-		c.setNum("flags", a(4))
-	case "symlink":
-		c.setStr("target", str(0))
-		c.setStr("linkpath", str(1))
-	case "symlinkat":
-		c.setStr("target", str(0))
-		c.setNum("linkdirfd", fdArg(1))
-		c.setStr("linkpath", str(1))
 	case "fchmod", "fchown", "ftruncate", "fchdir", "setns", "close", "fcntl", "read", "write", "pread64", "pwrite64", "finit_module", "mmap":
 		fdIdx := 0
 		if name == "mmap" {
@@ -461,20 +479,6 @@ func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) 
 			c.setNum("flags", sysevent.MmapFlagsFromKernel(a(3)))
 			c.setNum("offset", a(5))
 		}
-	case "chroot", "umount2":
-		if name == "chroot" {
-			c.setStr("path", str(0))
-		} else {
-			c.setStr("name", str(0))
-			c.setNum("flags", a(1))
-		}
-	case "mount":
-		c.setStr("dev", str(0))
-		c.setStr("dir", str(1))
-		c.setStr("type", str(2))
-		c.setNum("flags", a(3))
-	case "chdir":
-		c.setStr("path", str(0))
 	case "unshare":
 		c.setNum("flags", sysevent.CloneFlagsFromKernel(a(0)))
 	case "ptrace":
@@ -482,15 +486,9 @@ func (c *Capture) fillGeneric(s *sensor.SyscallRecord, name string, tgid int64) 
 		c.setNum("pid", a(1))
 		c.setNum("addr", a(2))
 		c.setNum("data", a(3))
-	case "init_module":
-		c.setNum("length", a(1))
-		c.setStr("uargs", str(0))
 	case "bpf":
 		c.setNum("cmd", a(0))
 		c.setNum("fd", uint64(s.Ret()))
-	case "kill":
-		c.setNum("pid", uint64(int64(int32(a(0)))))
-		c.setNum("sig", a(1))
 	case "capset":
 		// The cap_user_data_t array is in user memory; not captured.
 	case "userfaultfd", "io_uring_setup":
