@@ -341,24 +341,6 @@ func (s *Store) UpsertAssets(ctx context.Context, assets []store.Asset) error {
 
 const assetColumns = `kind, id, name, first_seen, last_seen, attributes::text, alerts`
 
-func scanAsset(row pgx.Row) (store.Asset, error) {
-	var (
-		a           store.Asset
-		first, last int64
-		attrs       string
-	)
-	if err := row.Scan(&a.Kind, &a.ID, &a.Name, &first, &last, &attrs, &a.Alerts); err != nil {
-		return a, err
-	}
-	a.FirstSeen, a.LastSeen = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
-	m, err := decodeFields(attrs)
-	if err != nil {
-		return a, fmt.Errorf("asset %s %s: attributes: %w", a.Kind, a.ID, err)
-	}
-	a.Attributes = m
-	return a, nil
-}
-
 // maxAssets bounds an asset listing.
 const maxAssets = 10000
 
@@ -377,7 +359,7 @@ func (s *Store) Assets(ctx context.Context, kind string) ([]store.Asset, error) 
 	defer rows.Close()
 	out := []store.Asset{}
 	for rows.Next() {
-		a, err := scanAsset(rows)
+		a, err := store.ScanAsset(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", kind, err)
 		}
@@ -393,7 +375,7 @@ func (s *Store) Assets(ctx context.Context, kind string) ([]store.Asset, error) 
 func (s *Store) Asset(ctx context.Context, kind, id string) (store.Asset, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	a, err := scanAsset(s.pool.QueryRow(ctx, `SELECT `+assetColumns+` FROM asset WHERE kind = $1 AND id = $2`, kind, id))
+	a, err := store.ScanAsset(s.pool.QueryRow(ctx, `SELECT `+assetColumns+` FROM asset WHERE kind = $1 AND id = $2`, kind, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("get asset %s %s: %w", kind, id, store.ErrNotFound)
 	}

@@ -390,49 +390,13 @@ func scanAlert(row pgx.Row, extra ...any) (store.StoredAlert, error) {
 	a.Time = time.Unix(0, ns).UTC()
 	a.Status = store.Status(status)
 	var err error
-	if a.OutputFields, err = decodeFields(fields); err != nil {
+	if a.OutputFields, err = store.DecodeFields(fields); err != nil {
 		return a, fmt.Errorf("alert %d: output fields: %w", a.ID, err)
 	}
 	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
 		return a, fmt.Errorf("alert %d: tags: %w", a.ID, err)
 	}
 	return a, nil
-}
-
-// decodeFields decodes a JSON object: integers become int64, other numbers
-// float64, arrays []any and objects map[string]any.
-func decodeFields(s string) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	for k, v := range m {
-		m[k] = numbers(v)
-	}
-	return m, nil
-}
-
-// numbers replaces json.Number values in v by int64 or float64.
-func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	case []any:
-		for i := range v {
-			v[i] = numbers(v[i])
-		}
-	case map[string]any:
-		for k := range v {
-			v[k] = numbers(v[k])
-		}
-	}
-	return v
 }
 
 // collectAlerts scans every row of a query selecting columns.

@@ -280,24 +280,6 @@ func (s *Store) UpsertAssets(ctx context.Context, assets []store.Asset) error {
 
 const assetColumns = `kind, id, name, first_seen, last_seen, attributes, alerts`
 
-func scanAsset(sc interface{ Scan(...any) error }) (store.Asset, error) {
-	var (
-		a           store.Asset
-		first, last int64
-		attrs       string
-	)
-	if err := sc.Scan(&a.Kind, &a.ID, &a.Name, &first, &last, &attrs, &a.Alerts); err != nil {
-		return a, err
-	}
-	a.FirstSeen, a.LastSeen = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
-	m, err := decodeFields(attrs)
-	if err != nil {
-		return a, fmt.Errorf("asset %s %s: attributes: %w", a.Kind, a.ID, err)
-	}
-	a.Attributes = m
-	return a, nil
-}
-
 // maxAssets bounds an asset listing.
 const maxAssets = 10000
 
@@ -314,7 +296,7 @@ func (s *Store) Assets(ctx context.Context, kind string) ([]store.Asset, error) 
 	defer rows.Close()
 	out := []store.Asset{}
 	for rows.Next() {
-		a, err := scanAsset(rows)
+		a, err := store.ScanAsset(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", kind, err)
 		}
@@ -328,7 +310,7 @@ func (s *Store) Assets(ctx context.Context, kind string) ([]store.Asset, error) 
 
 // Asset returns one asset, or store.ErrNotFound.
 func (s *Store) Asset(ctx context.Context, kind, id string) (store.Asset, error) {
-	a, err := scanAsset(s.r.QueryRowContext(ctx, `SELECT `+assetColumns+` FROM asset WHERE kind = ? AND id = ?`, kind, id))
+	a, err := store.ScanAsset(s.r.QueryRowContext(ctx, `SELECT `+assetColumns+` FROM asset WHERE kind = ? AND id = ?`, kind, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("get asset %s %s: %w", kind, id, store.ErrNotFound)
 	}
