@@ -182,35 +182,7 @@ func TestK8sAuditRuleMetadata(t *testing.T) {
 	}
 	for _, r := range auditRules(rs) {
 		t.Run(r.Name, func(t *testing.T) {
-			require.Equal(t, "k8s_audit", r.Source)
-			require.NotEmpty(t, strings.TrimSpace(r.Desc))
-			require.Contains(t, r.Tags, "k8s")
-			require.LessOrEqual(t, r.Priority, rules.Notice, "default rules alert at NOTICE or above")
-
-			var techniques, tactics []string
-			for _, tag := range r.Tags {
-				switch {
-				case techniqueTag.MatchString(tag):
-					require.Contains(t, mitreContainers, tag, "technique %s is not a Containers technique", tag)
-					techniques = append(techniques, tag)
-				case strings.HasPrefix(tag, "mitre_"):
-					tactics = append(tactics, strings.TrimPrefix(tag, "mitre_"))
-				}
-			}
-			require.NotEmpty(t, techniques, "no MITRE technique tag")
-			require.NotEmpty(t, tactics, "no MITRE tactic tag")
-			var allowed []string
-			for _, id := range techniques {
-				allowed = append(allowed, mitreContainers[id]...)
-			}
-			for _, tac := range tactics {
-				require.Contains(t, allowed, tac, "tactic %s belongs to none of %v", tac, techniques)
-			}
-
-			for _, f := range contextFields {
-				re := regexp.MustCompile(`%` + regexp.QuoteMeta(f) + `($|[^\w.\[])`)
-				require.Regexp(t, re, r.Output, "output lacks %%%s", f)
-			}
+			requireRuleMetadata(t, r, "k8s_audit", "k8s", contextFields)
 		})
 	}
 }
@@ -602,5 +574,41 @@ func TestK8sAuditRealStolenTokenOutput(t *testing.T) {
 		"secret=db-credentials", "useragent=curl/",
 	} {
 		require.Contains(t, last, s)
+	}
+}
+
+// requireRuleMetadata checks what every default rule must have: its
+// source, a description, the source tag, priority NOTICE or above, MITRE
+// technique ids valid for containers with matching tactic tags, and an
+// output printing every field of contextFields.
+func requireRuleMetadata(t *testing.T, r *rules.Rule, source, tag string, contextFields []string) {
+	t.Helper()
+	require.Equal(t, source, r.Source)
+	require.NotEmpty(t, strings.TrimSpace(r.Desc))
+	require.Contains(t, r.Tags, tag)
+	require.LessOrEqual(t, r.Priority, rules.Notice, "default rules alert at NOTICE or above")
+
+	var techniques, tactics []string
+	for _, tg := range r.Tags {
+		switch {
+		case techniqueTag.MatchString(tg):
+			require.Contains(t, mitreContainers, tg, "technique %s is not a Containers technique", tg)
+			techniques = append(techniques, tg)
+		case strings.HasPrefix(tg, "mitre_"):
+			tactics = append(tactics, strings.TrimPrefix(tg, "mitre_"))
+		}
+	}
+	require.NotEmpty(t, techniques, "no MITRE technique tag")
+	require.NotEmpty(t, tactics, "no MITRE tactic tag")
+	var allowed []string
+	for _, id := range techniques {
+		allowed = append(allowed, mitreContainers[id]...)
+	}
+	for _, tac := range tactics {
+		require.Contains(t, allowed, tac, "tactic %s belongs to none of %v", tac, techniques)
+	}
+	for _, f := range contextFields {
+		re := regexp.MustCompile(`%` + regexp.QuoteMeta(f) + `($|[^\w.\[])`)
+		require.Regexp(t, re, r.Output, "output lacks %%%s", f)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -925,34 +924,7 @@ func TestRuntimeRuleMetadata(t *testing.T) {
 	}
 	for _, r := range runtimeRules(rs) {
 		t.Run(r.Name, func(t *testing.T) {
-			require.Equal(t, sysevent.SourceName, r.Source)
-			require.NotEmpty(t, strings.TrimSpace(r.Desc))
-			require.Contains(t, r.Tags, "syscall")
-			require.LessOrEqual(t, r.Priority, rules.Notice, "default rules alert at NOTICE or above")
-
-			var techniques, tactics []string
-			for _, tag := range r.Tags {
-				switch {
-				case techniqueTag.MatchString(tag):
-					require.Contains(t, mitreContainers, tag, "technique %s is not a Containers technique", tag)
-					techniques = append(techniques, tag)
-				case strings.HasPrefix(tag, "mitre_"):
-					tactics = append(tactics, strings.TrimPrefix(tag, "mitre_"))
-				}
-			}
-			require.NotEmpty(t, techniques, "no MITRE technique tag")
-			require.NotEmpty(t, tactics, "no MITRE tactic tag")
-			var allowed []string
-			for _, id := range techniques {
-				allowed = append(allowed, mitreContainers[id]...)
-			}
-			for _, tac := range tactics {
-				require.Contains(t, allowed, tac, "tactic %s belongs to none of %v", tac, techniques)
-			}
-			for _, f := range contextFields {
-				re := regexp.MustCompile(`%` + regexp.QuoteMeta(f) + `($|[^\w.\[])`)
-				require.Regexp(t, re, r.Output, "output lacks %%%s", f)
-			}
+			requireRuleMetadata(t, r, sysevent.SourceName, "syscall", contextFields)
 		})
 	}
 }
